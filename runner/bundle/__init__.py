@@ -1,0 +1,1 @@
+"""Task bundles: the on-disk format, loading, manifests, validation and synthetic samples."""

@@ -1,0 +1,27 @@
+"""The ``airlock`` command. Commands are thin: parse, call the package, print, exit.
+
+Heavy modules (docker, numpy, pandas) are imported inside commands so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from runner.cli import bundle as bundle_commands
+from runner.cli import results as results_commands
+from runner.cli import run as run_commands
+
+app = typer.Typer(
+    name="airlock",
+    help="Run sealed fit/predict submissions in containers and score them against sealed labels.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(bundle_commands.app, name="bundle")
+app.add_typer(results_commands.app, name="results")
+run_commands.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,138 @@
+"""Drawing a run: a live line per fold while it runs, a summary table at the end."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from runner.run import RunListener, StoredResult
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from runner.evaluate import FoldReport
+
+_STYLE = {"ok": "green", "infra_error": "magenta"}
+
+
+def _mib(value: int | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.0f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+class ProgressListener(RunListener):
+    """Rich progress: an overall bar and one line per running fold."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._overall: TaskID | None = None
+        self._folds: dict[tuple[str, str], TaskID] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ProgressListener:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def run_started(self, folds: list[tuple[str, str]]) -> None:
+        self._overall = self._progress.add_task("folds", total=len(folds))
+
+    def fold_phase(self, bundle_id: str, fold_id: str, phase: str) -> None:
+        with self._lock:
+            key = (bundle_id, fold_id)
+            text = f"{bundle_id}/{fold_id}: {phase}"
+            if key not in self._folds:
+                self._folds[key] = self._progress.add_task(text, total=None)
+            else:
+                self._progress.update(self._folds[key], description=text)
+
+    def fold_finished(self, bundle_id: str, report: FoldReport) -> None:
+        fold = report.result
+        with self._lock:
+            task = self._folds.pop((bundle_id, fold.fold_id), None)
+            if task is not None:
+                self._progress.remove_task(task)
+            if self._overall is not None:
+                self._progress.advance(self._overall)
+        style = _STYLE.get(fold.status, "red")
+        reason = f" - {fold.reason}" if fold.reason else ""
+        self._console.print(
+            f"[{style}]{fold.status:>19}[/{style}]  {bundle_id}/{fold.fold_id}"
+            f"  ({fold.resources.wall_seconds:.1f} s){reason}",
+            highlight=False,
+            markup=True,
+        )
+
+
+def summary_table(stored: list[StoredResult]) -> Table:
+    """One row per fold: status, primary metric, phase costs; one line per bundle's mean."""
+    table = Table(title="Airlock run summary")
+    for column in (
+        "bundle",
+        "fold",
+        "status",
+        "metric",
+        "value",
+        "fit s",
+        "predict s",
+        "cpu s",
+        "peak MiB",
+    ):
+        table.add_column(
+            column,
+            justify="right"
+            if column in {"value", "fit s", "predict s", "cpu s", "peak MiB"}
+            else "left",
+        )
+    for item in stored:
+        result = item.result
+        metric = result.primary_metric
+        for fold in result.folds:
+            phases = fold.resources.phases
+            value = fold.metrics.get(metric)
+            style = _STYLE.get(fold.status, "red")
+            table.add_row(
+                result.provenance.bundle_id,
+                fold.fold_id,
+                f"[{style}]{fold.status}[/{style}]",
+                metric,
+                "-" if value is None else f"{value:.3f}",
+                _seconds(phases["fit"].wall_seconds if "fit" in phases else None),
+                _seconds(phases["predict"].wall_seconds if "predict" in phases else None),
+                _seconds(fold.resources.cpu_seconds),
+                _mib(fold.resources.peak_memory_bytes),
+            )
+        agg = result.aggregate
+        mean = "-" if agg.mean is None else f"{agg.mean:.3f} ± {agg.sd or 0:.3f}"
+        failed = f" ({len(agg.failed_folds)} failed)" if agg.failed_folds else ""
+        table.add_row(
+            result.provenance.bundle_id,
+            "[b]mean[/b]",
+            f"{agg.n_scored}/{agg.n_folds} scored{failed}",
+            metric,
+            mean,
+            "",
+            "",
+            "",
+            "",
+            end_section=True,
+        )
+    return table

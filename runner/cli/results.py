@@ -1,0 +1,49 @@
+"""``airlock results ...``: read what runs stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runner.cli.errors import EXIT_USAGE, fail, user_errors
+
+app = typer.Typer(help="Read stored results.", no_args_is_help=True)
+
+
+@app.command("table")
+def table(
+    results: Annotated[Path, typer.Option(help="Results directory.")] = Path("results"),
+) -> None:
+    """Compare submissions: one row per bundle, one column per image (primary metric mean ± sd)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from runner.results.model import SubmissionResult
+    from runner.results.store import LocalResultStore
+
+    with user_errors():
+        found = LocalResultStore(results).results()
+    if not found:
+        raise fail(f"no results in {results}", EXIT_USAGE)
+    images = sorted({r.provenance.image_ref for r in found})
+    bundles = sorted({(r.provenance.bundle_id, r.primary_metric) for r in found})
+    latest: dict[tuple[str, str], SubmissionResult] = {}
+    for result in sorted(found, key=lambda r: r.provenance.finished_at):
+        latest[(result.provenance.bundle_id, result.provenance.image_ref)] = result
+    grid = Table("bundle", "metric", *images, title=f"Primary metric by submission ({results})")
+    for bundle_id, metric in bundles:
+        cells = []
+        for image in images:
+            entry = latest.get((bundle_id, image))
+            if entry is None:
+                cells.append("")
+                continue
+            agg = entry.aggregate
+            text = "-" if agg.mean is None else f"{agg.mean:.3f} ± {agg.sd or 0:.3f}"
+            if agg.failed_folds:
+                text += f" [red]({len(agg.failed_folds)} failed)[/red]"
+            cells.append(text)
+        grid.add_row(bundle_id, metric, *cells)
+    Console(width=200).print(grid)

@@ -1,0 +1,110 @@
+"""``airlock run``, ``airlock schema`` and ``airlock cleanup``."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runner.cli.errors import EXIT_FAILED, EXIT_INFRA, user_errors
+
+
+class SchemaName(StrEnum):
+    result = "result"
+    protocol = "protocol"
+    bundle = "bundle"
+
+
+def run(
+    image: Annotated[str, typer.Option(help="Submission image (tag or id) on the local engine.")],
+    bundle: Annotated[
+        list[Path], typer.Option("--bundle", "-b", help="Bundle directory (repeatable).")
+    ],
+    sealed: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sealed labels kept apart from the bundle: DIR/<fold>/y.csv, or "
+            "DIR/<bundle id>/<fold>/y.csv with several bundles. Default: <bundle>/sealed."
+        ),
+    ] = None,
+    results: Annotated[Path, typer.Option(help="Results directory.")] = Path("results"),
+    jobs: Annotated[int, typer.Option(help="Folds run at the same time.")] = 1,
+    memory: Annotated[
+        str | None, typer.Option(help="Ask for less memory than the bundle allows, e.g. 512MiB.")
+    ] = None,
+    cpus: Annotated[
+        float | None, typer.Option(help="Ask for fewer CPUs than the bundle allows.")
+    ] = None,
+    gpus: Annotated[
+        int | None, typer.Option(help="Ask for fewer GPUs than the bundle allows.")
+    ] = None,
+) -> None:
+    """Run a submission image on every fold of the given bundles and store the results.
+
+    Exit code 0 when every fold is ok, 1 when any fold failed, 2 for bad input, 3 when the
+    engine or the store failed.
+    """
+    from rich.console import Console
+
+    from runner.cli.progress import ProgressListener, summary_table
+    from runner.results.store import LocalResultStore
+    from runner.run import ResourceRequest, RunRequest, SuiteRunner
+    from runner.sandbox.docker.sandbox import DockerProvider
+    from runner.verdict import Status
+
+    console = Console(stderr=True)
+    with user_errors():
+        provider = DockerProvider()
+        request = RunRequest(
+            image=image,
+            bundles=bundle,
+            sealed=sealed,
+            jobs=jobs,
+            resources=ResourceRequest(memory=memory, cpus=cpus, gpus=gpus),
+        )
+        with ProgressListener(console) as listener:
+            stored = SuiteRunner(provider, LocalResultStore(results), listener).run(request)
+    Console().print(summary_table(stored))
+    for item in stored:
+        typer.echo(f"result: {item.location}")
+    statuses = {fold.status for item in stored for fold in item.result.folds}
+    if Status.INFRA_ERROR in statuses:
+        raise typer.Exit(EXIT_INFRA)
+    if statuses - {Status.OK}:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def schema(
+    name: Annotated[SchemaName, typer.Argument(help="Which schema.")],
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of results, protocol messages or bundle.yaml."""
+    from runner.schemas import schema_for
+
+    text = json.dumps(schema_for(name.value), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+
+
+def cleanup(
+    all_containers: Annotated[
+        bool, typer.Option("--all", help="Remove every Airlock container, not only dead runs'.")
+    ] = False,
+) -> None:
+    """Remove containers left behind by runs that died (or all Airlock containers)."""
+    from runner.sandbox.docker.sandbox import DockerProvider
+
+    with user_errors():
+        removed = DockerProvider().reap(everything=all_containers)
+    typer.echo(f"removed {removed} container(s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("schema")(schema)
+    app.command("cleanup")(cleanup)

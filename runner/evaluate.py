@@ -1,0 +1,199 @@
+"""One fold from start to verdict: prepare inputs, run the session, check, score.
+
+The sealed labels are read here, in the runner process, only after the container is gone
+and only when its predictions passed every check.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from runner import limits
+from runner.bundle.load import (
+    Bundle,
+    FoldPaths,
+    TestInputs,
+    load_sealed_labels,
+    load_test_inputs,
+)
+from runner.errors import BundleError
+from runner.predictions import InvalidPredictions, assemble, to_csv
+from runner.protocol.messages import Hello, RunLimits, TaskInfo
+from runner.results.model import AppliedLimits, FoldResources, FoldResult, PhaseUsage
+from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
+from runner.scoring.fold import score_fold
+from runner.session import SessionOutcome, SessionPlan, run_session
+from runner.verdict import Evidence, Status, decide
+
+
+@dataclass(frozen=True)
+class FoldReport:
+    """A fold's result plus the artifacts to store beside it."""
+
+    result: FoldResult
+    predictions_csv: bytes | None
+    log_text: str
+
+
+def evaluate_fold(
+    provider: SandboxProvider,
+    bundle: Bundle,
+    fold: FoldPaths,
+    image: ImageInfo,
+    applied: AppliedLimits,
+    *,
+    run_id: str,
+    cancel: threading.Event,
+    on_phase: Callable[[str], None] | None = None,
+) -> FoldReport:
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    try:
+        inputs = load_test_inputs(fold)
+    except BundleError as exc:
+        # The bundle was validated before the run; a failure now is the organizer's side.
+        return _infra_report(fold, f"fold inputs unreadable: {exc}", started_at, applied)
+    spec = SandboxSpec(
+        image=image.id,
+        train_dir=fold.train_dir,
+        memory_bytes=applied.memory_bytes,
+        cpus=applied.cpus,
+        gpus=applied.gpus,
+        pids_limit=applied.pids_limit,
+        tmpfs_bytes=applied.tmpfs_bytes,
+        user=applied.user,
+        labels={limits.LABEL_RUN: run_id, limits.LABEL_FOLD: f"{bundle.spec.id}/{fold.id}"},
+    )
+    plan = SessionPlan(
+        spec=spec,
+        hello=_hello(bundle, fold, inputs, applied),
+        inputs=inputs,
+        time_limits=bundle.spec.time_limits.model_copy(
+            update={
+                "fit_seconds": applied.fit_seconds,
+                "predict_seconds": applied.predict_seconds,
+                "handshake_seconds": applied.handshake_seconds,
+            }
+        ),
+    )
+    try:
+        outcome = run_session(provider, plan, cancel, on_phase)
+    except BundleError as exc:
+        return _infra_report(fold, str(exc), started_at, applied)
+
+    prediction_problem = None
+    predictions = None
+    if outcome.fault is None and outcome.infra_error is None:
+        try:
+            predictions = assemble(bundle.spec, inputs.ids, outcome.batches)
+        except InvalidPredictions as exc:
+            prediction_problem = str(exc)
+    exit_info = outcome.exit
+    verdict = decide(
+        Evidence(
+            infra_error=str(outcome.infra_error) if outcome.infra_error else None,
+            fault=outcome.fault,
+            exit_code=exit_info.exit_code if exit_info else None,
+            oom_killed=exit_info.oom_killed if exit_info else False,
+            killed_by_runner=outcome.killed_by_runner,
+            prediction_problem=prediction_problem,
+            memory_limit_bytes=applied.memory_bytes,
+        )
+    )
+    metrics: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    status, reason = verdict.status, verdict.reason
+    if status is Status.OK and predictions is not None:
+        try:
+            truth = load_sealed_labels(bundle, fold)
+            scores = score_fold(bundle.spec, truth, predictions)
+            metrics, notes = scores.values, scores.notes
+        except BundleError as exc:
+            status, reason = Status.INFRA_ERROR, f"sealed labels unreadable: {exc}"
+
+    result = FoldResult(
+        fold_id=fold.id,
+        status=status,
+        reason=reason,
+        phase=verdict.phase,
+        n_test=len(inputs.ids),
+        metrics=metrics,
+        metric_notes=notes,
+        resources=_resources(outcome, time.monotonic() - started, applied.gpus),
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        submission_name=outcome.ready.name if outcome.ready else None,
+        notes=outcome.notes,
+        log_tail=outcome.log.tail_lines(limits.LOG_TAIL_LINES) if status is not Status.OK else [],
+        log_bytes=outcome.log.total_bytes,
+    )
+    csv_bytes = to_csv(bundle.spec, predictions) if predictions is not None else None
+    return FoldReport(result, csv_bytes, outcome.log.text())
+
+
+def _hello(bundle: Bundle, fold: FoldPaths, inputs: TestInputs, applied: AppliedLimits) -> Hello:
+    spec = bundle.spec
+    return Hello(
+        task=TaskInfo(
+            bundle_id=spec.id,
+            fold_id=fold.id,
+            task_type=spec.task_type,
+            classes=spec.classes,
+            positive_class=spec.positive_class,
+            labels=spec.labels,
+            feature_names=inputs.feature_names,
+            meta_columns=inputs.meta_columns,
+            n_train=inputs.n_train,
+            n_test=len(inputs.ids),
+        ),
+        train_dir=limits.TRAIN_MOUNT,
+        limits=RunLimits(
+            fit_seconds=applied.fit_seconds,
+            predict_seconds=applied.predict_seconds,
+            memory_bytes=applied.memory_bytes,
+            cpus=applied.cpus,
+            gpus=applied.gpus,
+        ),
+    )
+
+
+def _resources(outcome: SessionOutcome, wall: float, gpus: int) -> FoldResources:
+    phases = {
+        name: PhaseUsage(
+            wall_seconds=usage.wall_seconds,
+            cpu_seconds=usage.cpu_seconds,
+            peak_memory_bytes=usage.peak_memory_bytes,
+        )
+        for name, usage in outcome.phases.items()
+    }
+    cpu_values = [p.cpu_seconds for p in phases.values() if p.cpu_seconds is not None]
+    peaks = [p.peak_memory_bytes for p in phases.values() if p.peak_memory_bytes is not None]
+    exit_info = outcome.exit
+    return FoldResources(
+        phases=phases,
+        wall_seconds=wall,
+        cpu_seconds=sum(cpu_values) if cpu_values else None,
+        peak_memory_bytes=max(peaks) if peaks else None,
+        exit_code=exit_info.exit_code if exit_info else None,
+        oom_killed=exit_info.oom_killed if exit_info else False,
+        gpus=gpus,
+    )
+
+
+def _infra_report(
+    fold: FoldPaths, reason: str, started_at: datetime, applied: AppliedLimits
+) -> FoldReport:
+    result = FoldResult(
+        fold_id=fold.id,
+        status=Status.INFRA_ERROR,
+        reason=reason,
+        n_test=0,
+        resources=FoldResources(phases={}, wall_seconds=0.0, gpus=applied.gpus),
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+    )
+    return FoldReport(result, None, "")

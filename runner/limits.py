@@ -1,0 +1,57 @@
+"""Every timeout, byte cap and container default, in one place.
+
+Bundles set the per-task limits (time per phase, memory, CPUs, GPUs); what is here are the
+runner's own bounds: they keep a hostile submission from making the runner itself buffer,
+wait or store without limit. Change them here, never inline.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+KiB: Final = 1024
+MiB: Final = 1024 * KiB
+GiB: Final = 1024 * MiB
+
+# Protocol
+PROTOCOL_VERSION: Final = 1
+MAX_MESSAGE_BYTES: Final = 16 * MiB
+"""Longest single JSON line either side may send. Longer stdout lines are a protocol error."""
+PREDICT_BATCH_BYTES: Final = 4 * MiB
+"""Target size of one ``predict`` message; the test set is split into batches below it."""
+QUOTE_BYTES: Final = 120
+"""How many offending stdout bytes an error message quotes."""
+
+# Phases (the bundle gives fit/predict; these are runner-side defaults and bounds)
+DEFAULT_HANDSHAKE_SECONDS: Final = 30.0
+DEFAULT_FIT_SECONDS: Final = 600.0
+DEFAULT_PREDICT_SECONDS: Final = 300.0
+SHUTDOWN_GRACE_SECONDS: Final = 5.0
+"""After ``shutdown`` the container has this long to exit before it is killed."""
+POLL_SECONDS: Final = 0.2
+"""Longest a blocking wait goes without checking for cancellation."""
+RESOURCE_SAMPLE_SECONDS: Final = 0.1
+"""Interval of the background sampler of container CPU and memory."""
+
+# Logs (container stderr)
+LOG_CAPTURE_BYTES: Final = 1 * MiB
+"""Stderr kept per fold for the log file: the first half and the last half of this budget."""
+LOG_TAIL_LINES: Final = 20
+"""Stderr lines shown to the participant for a failed fold in a dry run."""
+
+# Container defaults
+CONTAINER_USER: Final = "10001:10001"
+"""Every submission runs as this unprivileged uid:gid whatever its image says."""
+TRAIN_MOUNT: Final = "/airlock/train"
+"""Where the fold's training directory appears, read-only, inside the container."""
+TMPFS_PATH: Final = "/tmp"  # noqa: S108 - a tmpfs inside the container, not on the host
+TMPFS_BYTES: Final = 256 * MiB
+PIDS_LIMIT: Final = 256
+DEFAULT_MEMORY_BYTES: Final = 2 * GiB
+DEFAULT_CPUS: Final = 1.0
+
+# Labels put on every container, used to find and reap them
+LABEL_MANAGED: Final = "io.airlock.managed"
+LABEL_RUN: Final = "io.airlock.run"
+LABEL_OWNER: Final = "io.airlock.owner"
+LABEL_FOLD: Final = "io.airlock.fold"

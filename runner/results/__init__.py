@@ -1,0 +1,1 @@
+"""Results: the result model (with its exported JSON Schema), aggregation and the store."""

@@ -1,0 +1,300 @@
+"""Running a submission image over one or more bundles: prepare, run folds, store results."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import platform
+import socket
+import stat
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from runner import __version__, limits
+from runner.bundle import manifest
+from runner.bundle.load import Bundle, FoldPaths, load_bundle
+from runner.bundle.spec import parse_bytes
+from runner.errors import BundleError, Cancelled, UsageError
+from runner.evaluate import FoldReport, evaluate_fold
+from runner.results.aggregate import aggregate
+from runner.results.model import AppliedLimits, Provenance, SubmissionResult
+from runner.results.store import ResultStore, result_key
+from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
+
+
+@dataclass(frozen=True)
+class ResourceRequest:
+    """What the submitter asks for; None means "what the bundle allows"."""
+
+    memory: str | None = None
+    cpus: float | None = None
+    gpus: int | None = None
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    image: str
+    bundles: list[Path]
+    sealed: Path | None = None
+    jobs: int = 1
+    resources: ResourceRequest = field(default_factory=ResourceRequest)
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    result: SubmissionResult
+    location: str
+
+
+class RunListener:
+    """Progress hooks; the CLI draws with them, tests may record them. Called from threads."""
+
+    def run_started(self, folds: list[tuple[str, str]]) -> None:
+        """The (bundle id, fold id) pairs about to run."""
+
+    def fold_phase(self, bundle_id: str, fold_id: str, phase: str) -> None:
+        """A fold entered a protocol phase."""
+
+    def fold_finished(self, bundle_id: str, report: FoldReport) -> None:
+        """A fold has its verdict."""
+
+
+def applied_limits(bundle: Bundle, request: ResourceRequest) -> AppliedLimits:
+    """The bundle's limits, lowered where the request asks for less; more is refused."""
+    allowed = bundle.spec.resources
+    memory = allowed.memory_bytes
+    if request.memory is not None:
+        try:
+            asked = parse_bytes(request.memory)
+        except ValueError as exc:
+            raise UsageError(f"--memory: {exc}") from None
+        if asked > memory:
+            raise UsageError(
+                f"--memory {request.memory} is more than bundle {bundle.spec.id!r} allows "
+                f"({allowed.memory})"
+            )
+        memory = asked
+    cpus = allowed.cpus
+    if request.cpus is not None:
+        if not 0 < request.cpus <= cpus:
+            raise UsageError(
+                f"--cpus {request.cpus:g} must be above 0 and at most the bundle's {cpus:g}"
+            )
+        cpus = request.cpus
+    gpus = allowed.gpus
+    if request.gpus is not None:
+        if not 0 <= request.gpus <= gpus:
+            raise UsageError(f"--gpus {request.gpus} must be between 0 and the bundle's {gpus}")
+        gpus = request.gpus
+    times = bundle.spec.time_limits
+    return AppliedLimits(
+        handshake_seconds=times.handshake_seconds,
+        fit_seconds=times.fit_seconds,
+        predict_seconds=times.predict_seconds,
+        memory_bytes=memory,
+        cpus=cpus,
+        gpus=gpus,
+        pids_limit=limits.PIDS_LIMIT,
+        tmpfs_bytes=limits.TMPFS_BYTES,
+        user=limits.CONTAINER_USER,
+        max_message_bytes=limits.MAX_MESSAGE_BYTES,
+    )
+
+
+def _sealed_dir_for(bundle_dir: Path, bundle_id: str, sealed: Path | None, several: bool) -> Path:
+    if sealed is None:
+        return bundle_dir / manifest.SEALED_DIR_NAME
+    if (sealed / bundle_id).is_dir():
+        return sealed / bundle_id
+    if several:
+        raise UsageError(
+            f"--sealed {sealed}: with several bundles it must hold one sub-directory per bundle "
+            f"id; {bundle_id!r} is missing"
+        )
+    return sealed
+
+
+def load_for_run(paths: list[Path], sealed: Path | None) -> list[Bundle]:
+    """Load and verify every bundle (public files and sealed commitments) before any run."""
+    bundles = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        bundle = load_bundle(path)
+        if bundle.spec.id in seen:
+            raise UsageError(
+                f"bundle id {bundle.spec.id!r} given twice ({seen[bundle.spec.id]} and {path})"
+            )
+        seen[bundle.spec.id] = path
+        sealed_dir = _sealed_dir_for(path, bundle.spec.id, sealed, len(paths) > 1)
+        parsed, _ = manifest.parse_manifest(path / manifest.MANIFEST_NAME)
+        try:
+            problems = manifest.verify_sealed(sealed_dir, parsed, bundle.spec.folds)
+        except (OSError, ValueError) as exc:
+            raise BundleError(f"{sealed_dir}: cannot check sealed labels: {exc}") from exc
+        missing = [f for f in bundle.spec.folds if not (sealed_dir / f / "y.csv").is_file()]
+        if missing:
+            raise BundleError(f"{sealed_dir}: sealed labels missing for folds {missing}")
+        if problems:
+            raise BundleError(str(problems[0]))
+        for fold in bundle.folds:
+            _check_readable_by_container(fold.train_dir)
+        bundles.append(
+            Bundle(path=bundle.path, spec=bundle.spec, sealed_dir=sealed_dir, hash=bundle.hash)
+        )
+    return bundles
+
+
+def _check_readable_by_container(train_dir: Path) -> None:
+    """The submission runs as an unprivileged user: its train files must be world-readable,
+    or it would fail in a way that looks like its own fault."""
+    for path in [train_dir, *train_dir.iterdir()]:
+        mode = path.stat().st_mode
+        needed = stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
+        if mode & needed != needed:
+            raise BundleError(
+                f"{path}: not readable by the container's user (mode {stat.filemode(mode)}); "
+                f"run: chmod -R o+rX {train_dir}"
+            )
+
+
+class SuiteRunner:
+    """Runs every fold of every bundle for one image and stores one result per bundle."""
+
+    def __init__(
+        self,
+        provider: SandboxProvider,
+        store: ResultStore,
+        listener: RunListener | None = None,
+    ) -> None:
+        self._provider = provider
+        self._store = store
+        self._listener = listener or RunListener()
+        self.cancel = threading.Event()
+
+    def run(self, request: RunRequest) -> list[StoredResult]:
+        if request.jobs < 1:
+            raise UsageError("--jobs must be at least 1")
+        image = self._provider.describe_image(request.image)
+        bundles = load_for_run(request.bundles, request.sealed)
+        plans = [(bundle, applied_limits(bundle, request.resources)) for bundle in bundles]
+        for bundle, applied in plans:  # refuse impossible runs before anything starts
+            self._provider.check(
+                SandboxSpec(image.id, bundle.path, applied.memory_bytes, applied.cpus, applied.gpus)
+            )
+        self._provider.reap()
+        run_id = uuid.uuid4().hex[:12]
+        engine = self._provider.engine_description()
+        started_at = datetime.now(UTC)
+        jobs = [(bundle, applied, fold) for bundle, applied in plans for fold in bundle.folds]
+        self._listener.run_started([(b.spec.id, f.id) for b, _, f in jobs])
+        reports = self._run_folds(jobs, image, run_id, request.jobs)
+        stored = []
+        for bundle, applied in plans:
+            folds = [reports[(bundle.spec.id, fold.id)] for fold in bundle.folds]
+            stored.append(
+                self._store_bundle(
+                    bundle=bundle,
+                    applied=applied,
+                    image=image,
+                    reports=folds,
+                    run_id=run_id,
+                    engine=engine,
+                    started_at=started_at,
+                )
+            )
+        return stored
+
+    def _run_folds(
+        self,
+        jobs: list[tuple[Bundle, AppliedLimits, FoldPaths]],
+        image: ImageInfo,
+        run_id: str,
+        workers: int,
+    ) -> dict[tuple[str, str], FoldReport]:
+        reports: dict[tuple[str, str], FoldReport] = {}
+
+        def one(bundle: Bundle, applied: AppliedLimits, fold: FoldPaths) -> FoldReport:
+            def on_phase(phase: str) -> None:
+                self._listener.fold_phase(bundle.spec.id, fold.id, phase)
+
+            report = evaluate_fold(
+                self._provider,
+                bundle,
+                fold,
+                image,
+                applied,
+                run_id=run_id,
+                cancel=self.cancel,
+                on_phase=on_phase,
+            )
+            self._listener.fold_finished(bundle.spec.id, report)
+            return report
+
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="airlock-fold")
+        futures = {pool.submit(one, *job): (job[0].spec.id, job[2].id) for job in jobs}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                reports[futures[future]] = future.result()
+        except BaseException:
+            # Ctrl-C, SIGTERM or a bug: stop every fold; each one removes its own container.
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        if self.cancel.is_set():
+            raise Cancelled("run interrupted; no result was written")
+        return reports
+
+    def _store_bundle(
+        self,
+        *,
+        bundle: Bundle,
+        applied: AppliedLimits,
+        image: ImageInfo,
+        reports: list[FoldReport],
+        run_id: str,
+        engine: str,
+        started_at: datetime,
+    ) -> StoredResult:
+        key = result_key(image.id, bundle.spec.id, bundle.hash)
+        folds = []
+        for report in reports:
+            fold = report.result
+            update: dict[str, str] = {}
+            if report.predictions_csv is not None:
+                update["predictions_file"] = f"predictions/{fold.fold_id}.csv"
+                self._store.put_artifact(key, update["predictions_file"], report.predictions_csv)
+            if report.log_text:
+                update["log_file"] = f"logs/{fold.fold_id}.stderr.log"
+                self._store.put_artifact(key, update["log_file"], report.log_text.encode())
+            folds.append(fold.model_copy(update=update))
+        spec = bundle.spec
+        result = SubmissionResult(
+            provenance=Provenance(
+                runner_version=__version__,
+                protocol_version=limits.PROTOCOL_VERSION,
+                run_id=run_id,
+                image_ref=image.ref,
+                image_id=image.id,
+                repo_digests=image.repo_digests,
+                bundle_id=spec.id,
+                bundle_title=spec.title,
+                bundle_hash=bundle.hash,
+                bundle_path=str(bundle.path),
+                synthetic_data=spec.synthetic,
+                host=socket.gethostname(),
+                engine=engine,
+                python=platform.python_version(),
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                limits=applied,
+            ),
+            task_type=str(spec.task_type),
+            primary_metric=spec.metrics.primary,
+            metrics=spec.metrics.all,
+            folds=folds,
+            aggregate=aggregate(folds, spec.metrics.primary),
+        )
+        return StoredResult(result, self._store.put_result(key, result))

@@ -1,0 +1,1 @@
+"""The Docker sandbox provider: isolation by default, the docker SDK behind one adapter."""

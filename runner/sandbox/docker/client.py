@@ -1,0 +1,158 @@
+"""The only module that talks to the docker SDK.
+
+Each method is a thin call; docker and requests exceptions are translated here into the
+runner's own (see runner/errors.py) so nothing above this file ever sees them.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from runner.errors import EngineUnavailable, ImageUnavailable
+from runner.sandbox.base import ExitInfo, ImageInfo, ResourceSample
+
+_ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise ImageUnavailable(f"{action}: image not found ({exc.explanation})") from exc
+    except _ENGINE_ERRORS as exc:
+        raise EngineUnavailable(f"{action}: {_describe(exc)}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return str(exc.explanation)
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+class DockerEngine:
+    """A connection to one Docker engine (``DOCKER_HOST`` or the local socket)."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        with _translated("cannot reach the Docker engine (is dockerd running?)"):
+            self._client = docker.from_env(timeout=int(timeout))
+            self._client.ping()
+        self._api = self._client.api
+
+    def version(self) -> str:
+        with _translated("cannot read the engine version"):
+            info = self._api.version()
+        return f"docker {info.get('Version', '?')} (API {info.get('ApiVersion', '?')})"
+
+    def runtimes(self) -> set[str]:
+        with _translated("cannot read the engine's runtimes"):
+            return set((self._api.info().get("Runtimes") or {}).keys())
+
+    def image(self, ref: str) -> ImageInfo:
+        with _translated(f"image {ref!r}"):
+            attrs: dict[str, Any] = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        config = attrs.get("Config") or {}
+        return ImageInfo(
+            ref=ref,
+            id=attrs["Id"],
+            repo_digests=list(attrs.get("RepoDigests") or []),
+            user=config.get("User") or "",
+            labels=dict(config.get("Labels") or {}),
+        )
+
+    def create(self, kwargs: dict[str, Any]) -> str:
+        with _translated("cannot create the container"):
+            container = self._client.containers.create(**kwargs)
+        return str(container.id)
+
+    def attach(self, container_id: str) -> socket.socket:
+        """The raw, bidirectional attach socket (stdin in, multiplexed stdout/stderr out)."""
+        params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1, "logs": 0}
+        with _translated("cannot attach to the container"):
+            wrapped = self._api.attach_socket(container_id, params=params)
+        raw = getattr(wrapped, "_sock", wrapped)
+        if not isinstance(raw, socket.socket):
+            raise EngineUnavailable(
+                "the engine's attach stream is not a socket; use a local engine"
+            )
+        return raw
+
+    def start(self, container_id: str) -> None:
+        with _translated("cannot start the container"):
+            self._api.start(container_id)
+
+    def pid(self, container_id: str) -> int:
+        with _translated("cannot inspect the container"):
+            return int(self._api.inspect_container(container_id)["State"].get("Pid") or 0)
+
+    def exit_info(self, container_id: str) -> ExitInfo | None:
+        """How the container ended, or None if it is still running."""
+        with _translated("cannot inspect the container"):
+            state = self._api.inspect_container(container_id)["State"]
+        if state.get("Running"):
+            return None
+        return ExitInfo(exit_code=state.get("ExitCode"), oom_killed=bool(state.get("OOMKilled")))
+
+    def wait(self, container_id: str, timeout: float) -> ExitInfo | None:
+        """Block until the container exits (None if it still runs after ``timeout``)."""
+        try:
+            self._api.wait(container_id, timeout=max(timeout, 0.01))  # type: ignore[arg-type]
+        except requests.exceptions.ConnectionError as exc:
+            # A read timeout surfaces as ConnectionError(ReadTimeoutError) in the SDK.
+            if "timed out" not in str(exc).lower():
+                raise EngineUnavailable(f"waiting for the container: {_describe(exc)}") from exc
+        except requests.exceptions.ReadTimeout:
+            pass
+        except _ENGINE_ERRORS as exc:
+            raise EngineUnavailable(f"waiting for the container: {_describe(exc)}") from exc
+        return self.exit_info(container_id)
+
+    def kill(self, container_id: str) -> None:
+        try:
+            self._api.kill(container_id)
+        except docker.errors.APIError as exc:
+            if exc.status_code not in (404, 409):  # already gone or not running
+                raise EngineUnavailable(f"cannot kill the container: {_describe(exc)}") from exc
+        except _ENGINE_ERRORS as exc:
+            raise EngineUnavailable(f"cannot kill the container: {_describe(exc)}") from exc
+
+    def remove(self, container_id: str) -> None:
+        try:
+            self._api.remove_container(container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409 and "in progress" in _describe(exc):
+                return  # another cleanup path is already removing it
+            raise EngineUnavailable(f"cannot remove the container: {_describe(exc)}") from exc
+        except _ENGINE_ERRORS as exc:
+            raise EngineUnavailable(f"cannot remove the container: {_describe(exc)}") from exc
+
+    def stats(self, container_id: str) -> ResourceSample | None:
+        """One-shot engine stats (slow: used only when the cgroup files are out of reach)."""
+        try:
+            raw = self._api.stats(container_id, stream=False, one_shot=True)
+        except _ENGINE_ERRORS:
+            return None
+        memory = raw.get("memory_stats") or {}
+        cpu = (raw.get("cpu_stats") or {}).get("cpu_usage") or {}
+        peak = memory.get("max_usage") or memory.get("usage")
+        total = cpu.get("total_usage")
+        return ResourceSample(
+            cpu_seconds=total / 1e9 if total else None,
+            peak_memory_bytes=int(peak) if peak else None,
+        )
+
+    def containers_with_label(self, label: str) -> list[tuple[str, dict[str, str]]]:
+        """Ids and labels of every container (running or not) carrying ``label``."""
+        with _translated("cannot list containers"):
+            found = self._api.containers(all=True, filters={"label": label})
+        return [(item["Id"], dict(item.get("Labels") or {})) for item in found]

@@ -1,0 +1,263 @@
+"""The Docker sandbox: one container per fold, its streams read by the runner itself."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+import time
+
+from runner import limits
+from runner.errors import (
+    Cancelled,
+    DeadlineReached,
+    GpuUnavailable,
+    InfraError,
+    OutputTooLarge,
+    StreamEnded,
+)
+from runner.sandbox.base import (
+    ExitInfo,
+    ImageInfo,
+    ResourceSample,
+    Sandbox,
+    SandboxProvider,
+    SandboxSpec,
+)
+from runner.sandbox.docker.cgroup import CgroupFiles, find_cgroup
+from runner.sandbox.docker.cleanup import owner_is_dead, owner_label
+from runner.sandbox.docker.client import DockerEngine
+from runner.sandbox.docker.spec import create_kwargs, gpu_problem
+from runner.sandbox.docker.streams import STDOUT, Demuxer, FrameError
+from runner.sandbox.logs import LogCapture
+
+_RECV_BYTES = 1 << 16
+_PENDING_STDOUT_LIMIT = 2 * limits.MAX_MESSAGE_BYTES
+
+
+class _Sampler(threading.Thread):
+    """Samples CPU and peak memory in the background so a container that dies mid-phase
+    still leaves figures at most one interval old."""
+
+    def __init__(self, engine: DockerEngine, container_id: str, cgroup: CgroupFiles | None):
+        super().__init__(name=f"airlock-sampler-{container_id[:12]}", daemon=True)
+        self._engine, self._container_id, self._cgroup = engine, container_id, cgroup
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._last = ResourceSample(None, None)
+
+    def sample_now(self) -> ResourceSample:
+        if self._cgroup is not None:
+            fresh = self._cgroup.sample()
+        else:
+            fresh = self._engine.stats(self._container_id)
+        with self._lock:
+            if fresh is not None:
+                peak = max(fresh.peak_memory_bytes or 0, self._last.peak_memory_bytes or 0)
+                self._last = ResourceSample(fresh.cpu_seconds, peak or None)
+            return self._last
+
+    @property
+    def cheap(self) -> bool:
+        return self._cgroup is not None
+
+    def last(self) -> ResourceSample:
+        with self._lock:
+            return self._last
+
+    def run(self) -> None:
+        while not self._stop_event.wait(limits.RESOURCE_SAMPLE_SECONDS):
+            self.sample_now()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+
+class DockerSandbox(Sandbox):
+    """A started container with its attach socket. Not thread-safe: one session drives it."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        container_id: str,
+        sock: socket.socket,
+        cgroup: CgroupFiles | None,
+        cancel: threading.Event,
+    ) -> None:
+        self.container_id = container_id
+        self._engine = engine
+        self._sock = sock
+        self._sock.setblocking(False)
+        self._cancel = cancel
+        self._demux = Demuxer()
+        self._stdout = bytearray()
+        self._log = LogCapture()
+        self._eof = False
+        self._closed = False
+        self._sampler = _Sampler(engine, container_id, cgroup)
+        self._sampler.start()
+
+    @property
+    def log(self) -> LogCapture:
+        return self._log
+
+    def _check(self, deadline: float) -> float:
+        if self._cancel.is_set():
+            raise Cancelled("run interrupted")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineReached("deadline reached")
+        return remaining
+
+    def _receive(self) -> None:
+        """Read what is available now and route it: stdout to the buffer, stderr to the log."""
+        try:
+            data = self._sock.recv(_RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._eof = True
+            return
+        if not data:
+            self._eof = True
+            return
+        try:
+            pieces = self._demux.feed(data)
+        except FrameError as exc:
+            raise InfraError(f"engine attach stream is corrupt: {exc}") from exc
+        for stream, payload in pieces:
+            if stream == STDOUT:
+                self._stdout += payload
+            else:
+                self._log.write(payload)
+        if len(self._stdout) > _PENDING_STDOUT_LIMIT:
+            raise OutputTooLarge(
+                f"more than {_PENDING_STDOUT_LIMIT} bytes on stdout without being asked",
+                head=bytes(self._stdout[: limits.QUOTE_BYTES]),
+            )
+
+    def read_stdout(self, deadline: float) -> bytes:
+        while True:
+            if self._stdout:
+                data = bytes(self._stdout)
+                self._stdout.clear()
+                return data
+            if self._eof:
+                raise StreamEnded("stdout closed")
+            remaining = self._check(deadline)
+            readable, _, _ = select.select(
+                [self._sock], [], [], min(remaining, limits.POLL_SECONDS)
+            )
+            if readable:
+                self._receive()
+
+    def send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            if self._eof:
+                raise StreamEnded("the container closed its streams while receiving input")
+            remaining = self._check(deadline)
+            readable, writable, _ = select.select(
+                [self._sock], [self._sock], [], min(remaining, limits.POLL_SECONDS)
+            )
+            if readable:
+                self._receive()  # keep draining so a chatty container cannot deadlock us
+            if writable:
+                try:
+                    sent = self._sock.send(view[:_RECV_BYTES])
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:
+                    raise StreamEnded(f"stdin closed: {exc.strerror or exc}") from exc
+                view = view[sent:]
+
+    def close_stdin(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_WR)
+
+    def drain(self, deadline: float) -> None:
+        while not self._eof and time.monotonic() < deadline and not self._cancel.is_set():
+            readable, _, _ = select.select([self._sock], [], [], limits.POLL_SECONDS)
+            if readable:
+                with contextlib.suppress(OutputTooLarge):
+                    self._receive()
+            self._stdout.clear()
+
+    def wait(self, timeout: float) -> ExitInfo | None:
+        return self._engine.wait(self.container_id, timeout)
+
+    def kill(self) -> None:
+        self._engine.kill(self.container_id)
+
+    def resources(self) -> ResourceSample:
+        return self._sampler.sample_now() if self._sampler.cheap else self._sampler.last()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._sampler.stop()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        self._engine.remove(self.container_id)
+
+
+class DockerProvider(SandboxProvider):
+    """Runs sandboxes as containers on a Docker engine."""
+
+    name = "docker"
+
+    def __init__(self, engine: DockerEngine | None = None) -> None:
+        self._engine = engine or DockerEngine()
+        self._runtimes: set[str] | None = None
+
+    @property
+    def engine(self) -> DockerEngine:
+        return self._engine
+
+    def engine_description(self) -> str:
+        return self._engine.version()
+
+    def describe_image(self, ref: str) -> ImageInfo:
+        return self._engine.image(ref)
+
+    def check(self, spec: SandboxSpec) -> None:
+        if spec.gpus == 0:
+            return
+        if self._runtimes is None:
+            self._runtimes = self._engine.runtimes()
+        problem = gpu_problem(spec, self._runtimes)
+        if problem:
+            raise GpuUnavailable(problem)
+
+    def start(self, spec: SandboxSpec, cancel: threading.Event) -> DockerSandbox:
+        labels = {
+            limits.LABEL_MANAGED: "1",
+            limits.LABEL_OWNER: owner_label(),
+            **spec.labels,
+        }
+        kwargs = create_kwargs(spec)
+        kwargs["labels"] = labels
+        container_id = self._engine.create(kwargs)
+        sock: socket.socket | None = None
+        try:
+            sock = self._engine.attach(container_id)  # before start: no output is lost
+            self._engine.start(container_id)
+            pid = self._engine.pid(container_id)
+            cgroup = find_cgroup(pid, container_id) if pid else None
+            return DockerSandbox(self._engine, container_id, sock, cgroup, cancel)
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            with contextlib.suppress(InfraError):
+                self._engine.remove(container_id)
+            raise
+
+    def reap(self, *, everything: bool = False) -> int:
+        removed = 0
+        for container_id, labels in self._engine.containers_with_label(limits.LABEL_MANAGED):
+            if everything or owner_is_dead(labels.get(limits.LABEL_OWNER, "")):
+                self._engine.remove(container_id)
+                removed += 1
+        return removed

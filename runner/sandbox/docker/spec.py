@@ -1,0 +1,80 @@
+"""The container settings for a fold, as plain data (pure, so every rule is unit-tested).
+
+Isolation is the default and there is no switch to weaken it: no network, read-only root,
+all capabilities dropped, no privilege escalation, a non-root user, bounded pids, memory
+with no extra swap, CPU quota, a size-capped /tmp, the train directory read-only, no
+engine-side log storage (the runner reads the streams itself), and an init process that
+reaps zombies.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from runner import limits
+from runner.sandbox.base import SandboxSpec
+
+
+def container_environment(spec: SandboxSpec) -> dict[str, str]:
+    """Environment given to the submission: paths, and thread counts matching the CPU limit."""
+    threads = str(max(1, math.ceil(spec.cpus)))
+    return {
+        "AIRLOCK_TRAIN_DIR": limits.TRAIN_MOUNT,
+        "HOME": limits.TMPFS_PATH,
+        "TMPDIR": limits.TMPFS_PATH,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
+
+
+def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
+    """Keyword arguments for the engine's create call (docker SDK ``containers.create``)."""
+    kwargs: dict[str, Any] = {
+        "image": spec.image,
+        "stdin_open": True,
+        "detach": True,
+        "user": spec.user,
+        "environment": container_environment(spec),
+        "working_dir": limits.TMPFS_PATH,
+        "hostname": "airlock",
+        "labels": dict(spec.labels),
+        "network_mode": "none",
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "init": True,
+        "pids_limit": spec.pids_limit,
+        "mem_limit": spec.memory_bytes,
+        "memswap_limit": spec.memory_bytes,
+        "nano_cpus": int(spec.cpus * 1e9),
+        "tmpfs": {
+            limits.TMPFS_PATH: f"rw,nosuid,nodev,size={spec.tmpfs_bytes},mode=1777",
+        },
+        "volumes": {
+            str(spec.train_dir.resolve()): {"bind": limits.TRAIN_MOUNT, "mode": "ro"},
+        },
+        "log_config": {"Type": "none", "Config": {}},
+        "ipc_mode": "private",
+    }
+    if spec.gpus > 0:
+        kwargs["device_requests"] = [{"count": spec.gpus, "capabilities": [["gpu"]]}]
+    return kwargs
+
+
+GPU_RUNTIME = "nvidia"
+
+
+def gpu_problem(spec: SandboxSpec, runtimes: set[str]) -> str | None:
+    """Why the engine cannot give ``spec`` its GPUs, or None when it can (or none are asked)."""
+    if spec.gpus == 0 or GPU_RUNTIME in runtimes:
+        return None
+    found = ", ".join(sorted(runtimes)) or "none"
+    return (
+        f"the bundle asks for {spec.gpus} GPU(s) but the Docker engine has no '{GPU_RUNTIME}' "
+        f"runtime (it has: {found}); install the NVIDIA Container Toolkit on this machine or "
+        "run GPU bundles on a GPU worker"
+    )

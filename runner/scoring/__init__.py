@@ -1,0 +1,1 @@
+"""Scoring: metric functions (pure numpy) and the per-fold scoring step."""

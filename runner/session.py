@@ -1,0 +1,259 @@
+"""One fold's conversation with a submission: handshake, fit, predict, shutdown.
+
+This module drives the protocol and measures each phase. It decides nothing: what went
+wrong is recorded in a :class:`SessionOutcome` and judged by :mod:`runner.verdict`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from runner import limits
+from runner.bundle.load import TestInputs
+from runner.bundle.spec import TimeLimits
+from runner.errors import (
+    BundleError,
+    InfraError,
+    ProtocolViolation,
+    StreamClosed,
+    SubmissionFault,
+)
+from runner.protocol.channel import Channel, Incoming
+from runner.protocol.messages import (
+    Fit,
+    Fitted,
+    Hello,
+    Predictions,
+    Ready,
+    Shutdown,
+    encode,
+    encode_predict,
+)
+from runner.sandbox.base import ExitInfo, Sandbox, SandboxProvider, SandboxSpec
+from runner.sandbox.logs import LogCapture
+
+STARTUP, HANDSHAKE, FIT, PREDICT, SHUTDOWN = "startup", "handshake", "fit", "predict", "shutdown"
+_EXIT_WAIT_SECONDS = 3.0
+
+
+@dataclass
+class PhaseUsage:
+    """What one phase cost. CPU and memory are None when they could not be measured."""
+
+    wall_seconds: float
+    cpu_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """Everything a session needs, prepared by the caller."""
+
+    spec: SandboxSpec
+    hello: Hello
+    inputs: TestInputs
+    time_limits: TimeLimits
+    batch_bytes: int = limits.PREDICT_BATCH_BYTES
+
+
+@dataclass
+class SessionOutcome:
+    """The facts of a session, for the verdict and the result."""
+
+    phases: dict[str, PhaseUsage] = field(default_factory=dict)
+    fault: SubmissionFault | None = None
+    infra_error: InfraError | None = None
+    exit: ExitInfo | None = None
+    killed_by_runner: bool = False
+    ready: Ready | None = None
+    batches: list[Predictions] = field(default_factory=list)
+    log: LogCapture = field(default_factory=LogCapture)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Meter:
+    """Measures wall time, CPU seconds and peak memory of each phase."""
+
+    def __init__(
+        self, sandbox: Sandbox, outcome: SessionOutcome, on_phase: Callable[[str], None] | None
+    ) -> None:
+        self._sandbox = sandbox
+        self._outcome = outcome
+        self._on_phase = on_phase
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        if self._on_phase is not None:
+            self._on_phase(name)
+        before = self._sandbox.resources()
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            wall = time.monotonic() - started
+            after = self._sandbox.resources()
+            cpu = None
+            if after.cpu_seconds is not None:
+                cpu = max(after.cpu_seconds - (before.cpu_seconds or 0.0), 0.0)
+            self._outcome.phases[name] = PhaseUsage(wall, cpu, after.peak_memory_bytes)
+
+
+def run_session(
+    provider: SandboxProvider,
+    plan: SessionPlan,
+    cancel: threading.Event,
+    on_phase: Callable[[str], None] | None = None,
+) -> SessionOutcome:
+    """Run one fold's protocol in a fresh sandbox; the sandbox is removed on every path."""
+    outcome = SessionOutcome()
+    started = time.monotonic()
+    try:
+        sandbox = provider.start(plan.spec, cancel)
+    except InfraError as exc:
+        outcome.infra_error = exc
+        return outcome
+    outcome.phases[STARTUP] = PhaseUsage(time.monotonic() - started)
+    try:
+        _converse(sandbox, plan, outcome, on_phase)
+    except SubmissionFault as fault:
+        outcome.fault = fault
+    except InfraError as exc:
+        outcome.infra_error = exc
+    finally:
+        try:
+            _finish(sandbox, outcome)
+        finally:
+            outcome.log = sandbox.log
+            try:
+                sandbox.close()
+            except InfraError as exc:
+                outcome.infra_error = outcome.infra_error or exc
+    return outcome
+
+
+def _converse(
+    sandbox: Sandbox,
+    plan: SessionPlan,
+    outcome: SessionOutcome,
+    on_phase: Callable[[str], None] | None,
+) -> None:
+    channel = Channel(sandbox)
+    meter = _Meter(sandbox, outcome, on_phase)
+    time_limits = plan.time_limits
+
+    def exchange(phase: str, data: bytes, limit: float, deadline: float) -> Incoming:
+        channel.send(data, phase=phase, deadline=deadline, limit=limit)
+        return channel.receive(phase=phase, deadline=deadline, limit=limit)
+
+    with meter.phase(HANDSHAKE):
+        limit = time_limits.handshake_seconds
+        reply = exchange(HANDSHAKE, encode(plan.hello), limit, time.monotonic() + limit)
+        ready = _expect(reply, Ready, HANDSHAKE)
+        if ready.protocol != limits.PROTOCOL_VERSION:
+            raise ProtocolViolation(
+                f"submission speaks protocol {ready.protocol}, the runner speaks "
+                f"{limits.PROTOCOL_VERSION}",
+                phase=HANDSHAKE,
+            )
+        outcome.ready = ready
+
+    with meter.phase(FIT):
+        limit = time_limits.fit_seconds
+        _expect(exchange(FIT, encode(Fit()), limit, time.monotonic() + limit), Fitted, FIT)
+
+    with meter.phase(PREDICT):
+        limit = time_limits.predict_seconds
+        deadline = time.monotonic() + limit
+        for number, message in enumerate(predict_messages(plan.inputs, plan.batch_bytes)):
+            reply = _expect(exchange(PREDICT, message, limit, deadline), Predictions, PREDICT)
+            if reply.batch != number:
+                raise ProtocolViolation(
+                    f"predictions answer batch {reply.batch}, expected batch {number}",
+                    phase=PREDICT,
+                )
+            outcome.batches.append(reply)
+
+    with meter.phase(SHUTDOWN):
+        deadline = time.monotonic() + limits.SHUTDOWN_GRACE_SECONDS
+        with contextlib.suppress(SubmissionFault):
+            channel.send(encode(Shutdown()), phase=SHUTDOWN, deadline=deadline, limit=0)
+        sandbox.close_stdin()
+        sandbox.drain(deadline)
+        outcome.exit = sandbox.wait(max(deadline - time.monotonic(), 0.05))
+        if outcome.exit is None:
+            outcome.notes.append(
+                f"did not exit within {limits.SHUTDOWN_GRACE_SECONDS:g} s of shutdown; killed"
+            )
+
+
+_M = TypeVar("_M", Ready, Fitted, Predictions)
+
+
+def _expect(message: Incoming, kind: type[_M], phase: str) -> _M:
+    if not isinstance(message, kind):
+        wanted = {Ready: "ready", Fitted: "fitted", Predictions: "predictions"}[kind]
+        raise ProtocolViolation(
+            f"expected a {wanted!r} message during {phase}, got {message.type!r}", phase=phase
+        )
+    return message
+
+
+def _finish(sandbox: Sandbox, outcome: SessionOutcome) -> None:
+    """Make sure the container has stopped and learn how it ended."""
+    if outcome.exit is not None:
+        return
+    if isinstance(outcome.fault, StreamClosed):
+        # It probably exited by itself: collect its last words and its real exit status
+        # before deciding to kill it.
+        sandbox.drain(time.monotonic() + 1.0)
+        outcome.exit = sandbox.wait(_EXIT_WAIT_SECONDS)
+        if outcome.exit is not None:
+            return
+    outcome.killed_by_runner = True
+    sandbox.kill()
+    sandbox.drain(time.monotonic() + 1.0)
+    outcome.exit = sandbox.wait(_EXIT_WAIT_SECONDS)
+
+
+def predict_messages(inputs: TestInputs, batch_bytes: int) -> Iterator[bytes]:
+    """Encoded ``predict`` lines covering every test row in order, each under the size limit.
+
+    Raises:
+        BundleError: when a single row cannot fit in one message.
+    """
+    n_rows = len(inputs.ids)
+    if n_rows == 0:
+        return
+    # Estimate the rows per batch from the first rows, then split further where needed.
+    sample = min(n_rows, 64)
+    per_row = (
+        len(encode_predict(0, inputs.ids[:sample], inputs.X[:sample], inputs.meta[:sample]))
+        / sample
+    )
+    step = max(1, min(n_rows, math.floor(batch_bytes / max(per_row, 1.0))))
+    number = 0
+    stack = [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)][::-1]
+    while stack:
+        start, stop = stack.pop()
+        message = encode_predict(
+            number, inputs.ids[start:stop], inputs.X[start:stop], inputs.meta[start:stop]
+        )
+        if len(message) > limits.MAX_MESSAGE_BYTES or (
+            len(message) > batch_bytes and stop - start > 1
+        ):
+            if stop - start == 1:
+                raise BundleError(
+                    f"test row {inputs.ids[start]!r} alone exceeds the "
+                    f"{limits.MAX_MESSAGE_BYTES}-byte message limit"
+                )
+            middle = (start + stop) // 2
+            stack += [(middle, stop), (start, middle)]
+            continue
+        yield message
+        number += 1

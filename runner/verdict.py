@@ -1,0 +1,110 @@
+"""The failure taxonomy: one pure function decides every fold's status and reason.
+
+Order matters and is the policy:
+1. the infrastructure failed            -> infra_error (never blamed on the submission)
+2. nothing went wrong                   -> ok
+3. the kernel killed it for memory      -> oom (whatever symptom the runner saw first)
+4. a phase ran out of time              -> timeout
+5. it reported an error / exited non-0  -> crashed
+6. it broke the protocol (exit 0 early) -> protocol_error
+7. its predictions cannot be scored     -> invalid_predictions
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from runner.errors import (
+    PhaseTimeout,
+    ProtocolViolation,
+    StreamClosed,
+    SubmissionFault,
+    SubmissionReportedError,
+)
+
+
+class Status(StrEnum):
+    OK = "ok"
+    TIMEOUT = "timeout"
+    OOM = "oom"
+    CRASHED = "crashed"
+    PROTOCOL_ERROR = "protocol_error"
+    INVALID_PREDICTIONS = "invalid_predictions"
+    INFRA_ERROR = "infra_error"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What is known about a fold once its session is over."""
+
+    infra_error: str | None = None
+    fault: SubmissionFault | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    killed_by_runner: bool = False
+    prediction_problem: str | None = None
+    memory_limit_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    reason: str
+    phase: str | None = None
+
+
+def _mib(value: int | None) -> str:
+    return f"{value / 2**20:.0f} MiB" if value else "its limit"
+
+
+def decide(evidence: Evidence) -> Verdict:
+    """Classify a fold (see the module docstring for the order of the rules)."""
+    fault = evidence.fault
+    phase = fault.phase if fault is not None else None
+    if evidence.infra_error is not None:
+        return Verdict(Status.INFRA_ERROR, evidence.infra_error, phase)
+    if fault is None and evidence.prediction_problem is None:
+        return Verdict(Status.OK, "")
+    if evidence.oom_killed:
+        where = f" during {phase}" if phase else ""
+        return Verdict(
+            Status.OOM,
+            f"killed for using more than {_mib(evidence.memory_limit_bytes)} of memory{where}",
+            phase,
+        )
+    if isinstance(fault, PhaseTimeout):
+        return Verdict(Status.TIMEOUT, str(fault), phase)
+    if isinstance(fault, SubmissionReportedError):
+        return Verdict(Status.CRASHED, str(fault), phase)
+    if isinstance(fault, StreamClosed):
+        return _stream_closed(fault, evidence)
+    if isinstance(fault, ProtocolViolation):
+        return Verdict(Status.PROTOCOL_ERROR, str(fault), phase)
+    if fault is not None:  # a SubmissionFault subclass added later must still be classified
+        return Verdict(Status.CRASHED, str(fault), phase)
+    return Verdict(Status.INVALID_PREDICTIONS, evidence.prediction_problem or "", "predict")
+
+
+def _stream_closed(fault: StreamClosed, evidence: Evidence) -> Verdict:
+    code = evidence.exit_code
+    if evidence.killed_by_runner:
+        return Verdict(
+            Status.PROTOCOL_ERROR,
+            f"closed stdout during {fault.phase} but kept running; killed by the runner",
+            fault.phase,
+        )
+    if code == 0:
+        return Verdict(
+            Status.PROTOCOL_ERROR,
+            f"exited with code 0 during {fault.phase} before completing it",
+            fault.phase,
+        )
+    if code is not None and code > 128:
+        return Verdict(
+            Status.CRASHED,
+            f"killed by signal {code - 128} during {fault.phase} (exit code {code})",
+            fault.phase,
+        )
+    described = "an unknown exit code" if code is None else f"exit code {code}"
+    return Verdict(Status.CRASHED, f"exited with {described} during {fault.phase}", fault.phase)
