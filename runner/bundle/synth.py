@@ -69,9 +69,9 @@ def loco_3class(out: Path) -> str:
     rows, labels, meta = [], [], []
     crew_effect = {c: rng.normal(0, 0.5, n_features) for c in crews}
     post_shift = np.zeros(n_features)
-    post_shift[:10] = rng.choice([-1, 1], 10) * 2.5
+    post_shift[:10] = rng.choice([-1, 1], 10) * 1.4
     recovery_shift = np.zeros(n_features)
-    recovery_shift[10:20] = rng.choice([-1, 1], 10) * 1.5
+    recovery_shift[10:20] = rng.choice([-1, 1], 10) * 0.9
     for crew in crews:
         for tp in timepoints:
             label = phase_of.get(tp, phase_of.get(tp[0], "recovery"))
@@ -153,13 +153,13 @@ def lomo_highdim(out: Path) -> str:
     missions, per_mission, n_genes, n_signal = ["M1", "M2", "M3"], 32, 2000, 60
     baseline = rng.uniform(4, 12, n_genes)
     signal = np.zeros(n_genes)
-    signal[rng.choice(n_genes, n_signal, replace=False)] = rng.choice([-1, 1], n_signal) * 0.9
+    signal[rng.choice(n_genes, n_signal, replace=False)] = rng.choice([-1, 1], n_signal) * 0.3
     rows, labels, meta = [], [], []
     for mission in missions:
-        batch = rng.normal(0, 0.5, n_genes)
+        batch = rng.normal(0, 0.8, n_genes)
         for k in range(per_mission):
             flight = k % 2
-            rows.append(baseline + batch + flight * signal + rng.normal(0, 0.6, n_genes))
+            rows.append(baseline + batch + flight * signal + rng.normal(0, 0.8, n_genes))
             labels.append("flight" if flight else "ground")
             meta.append([mission, rng.choice(["F", "M"]), str(int(rng.integers(10, 30)))])
     spec = BundleSpec(
