@@ -16,7 +16,7 @@ from runner import limits
 from runner.bundle.load import (
     Bundle,
     FoldPaths,
-    TestInputs,
+    PredictInputs,
     load_sealed_labels,
     load_test_inputs,
 )
@@ -135,7 +135,7 @@ def evaluate_fold(
     return FoldReport(result, csv_bytes, outcome.log.text())
 
 
-def _hello(bundle: Bundle, fold: FoldPaths, inputs: TestInputs, applied: AppliedLimits) -> Hello:
+def _hello(bundle: Bundle, fold: FoldPaths, inputs: PredictInputs, applied: AppliedLimits) -> Hello:
     spec = bundle.spec
     return Hello(
         task=TaskInfo(

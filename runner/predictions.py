@@ -103,7 +103,7 @@ def _proba(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
 
 
 def _check_probabilities(ids: list[str], values: np.ndarray) -> None:
-    flat = values.reshape(len(ids), -1)
+    flat = values if values.ndim == 2 else values[:, None]
     nonfinite = ~np.isfinite(flat).all(axis=1)
     if nonfinite.any():
         bad = [ids[i] for i in np.flatnonzero(nonfinite)]

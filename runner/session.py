@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from runner import limits
-from runner.bundle.load import TestInputs
+from runner.bundle.load import PredictInputs
 from runner.bundle.spec import TimeLimits
 from runner.errors import (
     BundleError,
@@ -57,7 +57,7 @@ class SessionPlan:
 
     spec: SandboxSpec
     hello: Hello
-    inputs: TestInputs
+    inputs: PredictInputs
     time_limits: TimeLimits
     batch_bytes: int = limits.PREDICT_BATCH_BYTES
 
@@ -221,7 +221,7 @@ def _finish(sandbox: Sandbox, outcome: SessionOutcome) -> None:
     outcome.exit = sandbox.wait(_EXIT_WAIT_SECONDS)
 
 
-def predict_messages(inputs: TestInputs, batch_bytes: int) -> Iterator[bytes]:
+def predict_messages(inputs: PredictInputs, batch_bytes: int) -> Iterator[bytes]:
     """Encoded ``predict`` lines covering every test row in order, each under the size limit.
 
     Raises:

@@ -72,7 +72,7 @@ class Bundle:
 
 
 @dataclass(frozen=True)
-class TestInputs:
+class PredictInputs:
     """What the submission is sent for prediction: ids, features and metadata of a fold."""
 
     ids: list[str]
@@ -138,7 +138,7 @@ def load_bundle(bundle_dir: Path, sealed_dir: Path | None = None, *, verify: boo
     )
 
 
-def load_test_inputs(fold: FoldPaths) -> TestInputs:
+def load_test_inputs(fold: FoldPaths) -> PredictInputs:
     """Read a fold's test features and metadata (and count its training rows)."""
     x_table = load_table(fold.test_x)
     meta_table = load_table(fold.test_meta)
@@ -148,7 +148,7 @@ def load_test_inputs(fold: FoldPaths) -> TestInputs:
     if meta_table.ids != x_table.ids:
         raise BundleError(f"{fold.test_meta}: ids differ from {fold.test_x} (run validate)")
     train_ids = load_table(fold.train_y).ids
-    return TestInputs(
+    return PredictInputs(
         ids=x_table.ids,
         feature_names=x_table.columns,
         X=values,

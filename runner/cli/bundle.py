@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runner.cli.errors import EXIT_FAILED, EXIT_USAGE, fail, user_errors
+from runner.cli.errors import EXIT_FAILED, EXIT_USAGE, fail, output_console, user_errors
 
 app = typer.Typer(help="Create, validate and list task bundles.", no_args_is_help=True)
 
@@ -93,7 +93,6 @@ def list_bundles(
     root: Annotated[Path, typer.Argument(help="Directory holding bundles.")] = Path("task_bundles"),
 ) -> None:
     """List the bundles below a directory with their task, folds and hash."""
-    from rich.console import Console
     from rich.table import Table
 
     from runner.bundle import manifest
@@ -119,4 +118,4 @@ def list_bundles(
         found += 1
     if not found and not table.rows:
         raise fail(f"no bundles (*/bundle.yaml) below {root}", EXIT_USAGE)
-    Console().print(table)
+    output_console().print(table)

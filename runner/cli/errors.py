@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 import typer
+from rich.console import Console
 
 from runner.errors import (
     AirlockError,
@@ -29,6 +30,12 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INFRA = 3
 EXIT_INTERRUPTED = 130
+
+
+def output_console(*, stderr: bool = False) -> Console:
+    """A rich console; wide when writing to a file or CI log, so tables stay readable."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
 def fail(message: str, code: int) -> typer.Exit:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runner.cli.errors import EXIT_USAGE, fail, user_errors
+from runner.cli.errors import EXIT_USAGE, fail, output_console, user_errors
 
 app = typer.Typer(help="Read stored results.", no_args_is_help=True)
 
@@ -17,7 +17,6 @@ def table(
     results: Annotated[Path, typer.Option(help="Results directory.")] = Path("results"),
 ) -> None:
     """Compare submissions: one row per bundle, one column per image (primary metric mean ± sd)."""
-    from rich.console import Console
     from rich.table import Table
 
     from runner.results.model import SubmissionResult
@@ -46,4 +45,4 @@ def table(
                 text += f" [red]({len(agg.failed_folds)} failed)[/red]"
             cells.append(text)
         grid.add_row(bundle_id, metric, *cells)
-    Console(width=200).print(grid)
+    output_console().print(grid)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from runner.cli.errors import EXIT_FAILED, EXIT_INFRA, user_errors
+from runner.cli.errors import EXIT_FAILED, EXIT_INFRA, output_console, user_errors
 
 
 class SchemaName(StrEnum):
@@ -47,7 +47,6 @@ def run(
     Exit code 0 when every fold is ok, 1 when any fold failed, 2 for bad input, 3 when the
     engine or the store failed.
     """
-    from rich.console import Console
 
     from runner.cli.progress import ProgressListener, summary_table
     from runner.results.store import LocalResultStore
@@ -55,7 +54,7 @@ def run(
     from runner.sandbox.docker.sandbox import DockerProvider
     from runner.verdict import Status
 
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     with user_errors():
         provider = DockerProvider()
         request = RunRequest(
@@ -67,7 +66,7 @@ def run(
         )
         with ProgressListener(console) as listener:
             stored = SuiteRunner(provider, LocalResultStore(results), listener).run(request)
-    Console().print(summary_table(stored))
+    output_console().print(summary_table(stored))
     for item in stored:
         typer.echo(f"result: {item.location}")
     statuses = {fold.status for item in stored for fold in item.result.folds}

@@ -23,8 +23,8 @@ from pydantic import (
     ValidationError,
 )
 
-from runner.limits import MAX_MESSAGE_BYTES, PROTOCOL_VERSION, QUOTE_BYTES
 from runner.bundle.spec import TaskType
+from runner.limits import MAX_MESSAGE_BYTES, PROTOCOL_VERSION, QUOTE_BYTES
 
 
 class _Message(BaseModel):
@@ -130,7 +130,7 @@ class MessageError(ValueError):
 
 def quote(data: bytes) -> str:
     """The first bytes of ``data`` as a printable, bounded quotation."""
-    shown = data[: QUOTE_BYTES]
+    shown = data[:QUOTE_BYTES]
     suffix = f"… ({len(data)} bytes)" if len(data) > QUOTE_BYTES else ""
     return repr(shown)[1:] + suffix
 

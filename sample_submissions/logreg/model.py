@@ -28,7 +28,9 @@ class LogReg:
             self.models = {}
             for label in task.labels:
                 column = y[label].to_numpy()
-                self.models[label] = float(column[0]) if len(set(column)) < 2 else _pipeline().fit(X, column)
+                self.models[label] = (
+                    float(column[0]) if len(set(column)) < 2 else _pipeline().fit(X, column)
+                )
         else:
             self.model = _pipeline().fit(X, y)
 
@@ -40,7 +42,10 @@ class LogReg:
             ]
             return np.column_stack(columns)
         proba = self.model.predict_proba(X)
-        order = [list(self.model.classes_).index(c) if c in self.model.classes_ else None for c in task.classes]
+        order = [
+            list(self.model.classes_).index(c) if c in self.model.classes_ else None
+            for c in task.classes
+        ]
         # Classes absent from this training fold get probability 0.
         return np.column_stack([proba[:, k] if k is not None else np.zeros(len(X)) for k in order])
 

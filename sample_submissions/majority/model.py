@@ -14,7 +14,9 @@ class Majority:
             self.prevalence = y.mean(axis=0).to_numpy()
         else:
             self.label = y.value_counts().index[0]
-            self.positive_share = float(np.mean(y == task.positive_class)) if task.positive_class else None
+            self.positive_share = (
+                float(np.mean(y == task.positive_class)) if task.positive_class else None
+            )
 
     def predict(self, X, meta, task):
         n = len(X)

@@ -16,7 +16,9 @@ class Random:
             self.prevalence = y.mean(axis=0).to_numpy()
         else:
             counts = y.value_counts()
-            self.frequency = np.array([counts.get(c, 0) for c in task.classes], dtype=float) / len(y)
+            self.frequency = np.array([counts.get(c, 0) for c in task.classes], dtype=float) / len(
+                y
+            )
 
     def predict(self, X, meta, task):
         n = len(X)

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 PROTOCOL_VERSION = 1
-__all__ = ["Model", "Task", "serve", "load_training"]
+__all__ = ["Model", "Task", "load_training", "serve"]
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,13 @@ def serve(model: Model, name: str | None = None) -> None:
         try:
             if kind == "hello":
                 task = Task.from_hello(message)
-                channel.send({"type": "ready", "protocol": PROTOCOL_VERSION, "name": name or type(model).__name__})
+                channel.send(
+                    {
+                        "type": "ready",
+                        "protocol": PROTOCOL_VERSION,
+                        "name": name or type(model).__name__,
+                    }
+                )
             elif kind == "fit":
                 assert task is not None, "fit before hello"
                 X, y, meta = load_training(task)
@@ -186,14 +192,28 @@ def serve(model: Model, name: str | None = None) -> None:
             elif kind == "predict":
                 assert task is not None, "predict before hello"
                 ids = [str(i) for i in message["ids"]]
-                X = pd.DataFrame(np.array(message["X"], dtype=float).reshape(len(ids), len(task.feature_names)),
-                                 index=pd.Index(ids, name="id"), columns=task.feature_names)
-                meta = pd.DataFrame(message["meta"], index=X.index, columns=task.meta_columns, dtype=str)
+                X = pd.DataFrame(
+                    np.array(message["X"], dtype=float).reshape(len(ids), len(task.feature_names)),
+                    index=pd.Index(ids, name="id"),
+                    columns=task.feature_names,
+                )
+                meta = pd.DataFrame(
+                    message["meta"], index=X.index, columns=task.meta_columns, dtype=str
+                )
                 result = model.predict(X, meta, task)
-                channel.send({"type": "predictions", "batch": message["batch"], "ids": ids, **_encode(task, result)})
+                channel.send(
+                    {
+                        "type": "predictions",
+                        "batch": message["batch"],
+                        "ids": ids,
+                        **_encode(task, result),
+                    }
+                )
             elif kind == "shutdown":
                 return
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
-            channel.send({"type": "error", "message": f"{type(exc).__name__} in {kind}: {exc}"[:1000]})
+            channel.send(
+                {"type": "error", "message": f"{type(exc).__name__} in {kind}: {exc}"[:1000]}
+            )
             sys.exit(1)

@@ -1,0 +1,68 @@
+# Airlock developer entry points. `make demo` and `make test` set up everything they need
+# (virtualenv, Docker engine, images) on a fresh Debian machine run as root.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+AIRLOCK := $(BIN)/airlock
+BUNDLES := $(sort $(wildcard task_bundles/*))
+RESULTS ?= results
+IMAGE ?=
+DEMO_SAMPLES := random majority logreg
+
+.PHONY: help setup docker images demo submit test test-unit lint format bench clean
+
+help:
+	@echo "make demo                  build everything, run the sample submissions on every sample bundle"
+	@echo "make test                  set up and run the whole test suite (what CI runs)"
+	@echo "make submit IMAGE=my/model:tag   run your image on every bundle in task_bundles/"
+	@echo "make setup | images | lint | bench | clean"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+docker:
+	scripts/ensure-docker.sh
+
+images: setup docker
+	scripts/build-images.sh
+
+demo: images
+	@for s in $(DEMO_SAMPLES); do \
+	  echo "== airlock/sample-$$s"; \
+	  $(AIRLOCK) run --image airlock/sample-$$s $(addprefix --bundle ,$(BUNDLES)) --results $(RESULTS)/demo || exit $$?; \
+	done
+	$(AIRLOCK) results table --results $(RESULTS)/demo
+
+submit: setup docker
+	@test -n "$(IMAGE)" || { echo "usage: make submit IMAGE=my/model:tag"; exit 2; }
+	$(AIRLOCK) run --image $(IMAGE) $(addprefix --bundle ,$(BUNDLES)) --results $(RESULTS)
+
+test: images
+	AIRLOCK_REQUIRE_DOCKER=1 $(BIN)/pytest
+
+test-unit: setup
+	$(BIN)/pytest -m "not docker"
+
+lint: setup
+	$(BIN)/ruff check runner tests benchmarks images sample_submissions
+	$(BIN)/ruff format --check runner tests benchmarks images sample_submissions
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format runner tests benchmarks images sample_submissions
+	$(BIN)/ruff check --fix runner tests benchmarks images sample_submissions
+
+schemas: setup
+	for n in result protocol bundle; do $(AIRLOCK) schema $$n --out docs/schemas/$$n.schema.json; done
+
+bench: images
+	$(BIN)/python benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(RESULTS)

@@ -1,0 +1,103 @@
+"""The `airlock` command end to end, as a user runs it (a real process, real exit codes)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from runner.limits import LABEL_MANAGED, LABEL_OWNER
+from runner.schemas import schema_for
+from tests.helpers import REPO, SAMPLES, bundle_variant
+
+pytestmark = pytest.mark.docker
+
+AIRLOCK = [sys.executable, "-m", "runner"]
+
+
+def airlock(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*AIRLOCK, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def test_submit_logreg_on_every_sample_bundle_writes_valid_measured_results(tmp_path: Path, docker_client: Any) -> None:
+    bundles = sorted(SAMPLES.iterdir())
+    args = ["run", "--image", "airlock/sample-logreg", "--results", str(tmp_path), "--jobs", "2"]
+    for bundle in bundles:
+        args += ["--bundle", str(bundle)]
+    done = airlock(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    validator = jsonschema.Draft202012Validator(schema_for("result"))
+    paths = sorted(tmp_path.glob("*/*/result.json"))
+    assert len(paths) == len(bundles)
+    for path in paths:
+        raw = json.loads(path.read_text())
+        validator.validate(raw)
+        assert raw["aggregate"]["complete"] is True
+        for fold in raw["folds"]:
+            assert fold["status"] == "ok"
+            assert (path.parent / fold["predictions_file"]).is_file()
+            for phase in ("handshake", "fit", "predict"):
+                usage = fold["resources"]["phases"][phase]
+                assert usage["wall_seconds"] > 0, (path, fold["fold_id"], phase)
+                assert usage["cpu_seconds"] > 0, (path, fold["fold_id"], phase)
+                assert usage["peak_memory_bytes"] > 0, (path, fold["fold_id"], phase)
+    assert "Airlock run summary" in done.stdout
+
+
+def test_failed_fold_exit_code_and_missing_image_message(tmp_path: Path, behave_image: Callable[..., str]) -> None:
+    bundle = bundle_variant("synth-loco-3class", tmp_path, folds=["crew_C1"])
+    failed = airlock("run", "--image", behave_image("omit_id"), "-b", str(bundle), "--results", str(tmp_path / "r"))
+    assert failed.returncode == 1, failed.stderr
+    assert "invalid_predictions" in failed.stdout + failed.stderr
+    missing = airlock("run", "--image", "airlock-test/does-not-exist:1", "-b", str(bundle))
+    assert missing.returncode == 2
+    assert missing.stderr.strip().startswith("airlock: error: image 'airlock-test/does-not-exist:1'")
+    assert "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_a_run_removes_its_containers(tmp_path: Path, behave_image: Callable[..., str], docker_client: Any, signum: int) -> None:
+    bundle = bundle_variant("synth-loco-3class", tmp_path, folds=["crew_C1"], time_limits={"fit_seconds": 120})
+    process = subprocess.Popen(
+        [*AIRLOCK, "run", "--image", behave_image("sleep_fit"), "-b", str(bundle), "--results", str(tmp_path / "r")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+    def mine() -> list[Any]:
+        found = docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
+        return [c for c in found if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(process.pid)]]
+
+    deadline = time.monotonic() + 60
+    while not mine() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert mine(), "the run never started a container"
+    time.sleep(1.0)  # inside the fit phase now
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert mine() == []
+    assert not list((tmp_path / "r").glob("*/*/result.json"))
+
+
+def test_cleanup_reaps_containers_of_dead_runs(docker_client: Any) -> None:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    import socket
+
+    dead_owner = f"{socket.gethostname()}:{child.pid}:1"
+    container = docker_client.containers.create(
+        "airlock/base:bookworm", ["true"], labels={LABEL_MANAGED: "1", LABEL_OWNER: dead_owner}
+    )
+    done = airlock("cleanup")
+    assert done.returncode == 0, done.stderr
+    assert container.id not in {c.id for c in docker_client.containers.list(all=True)}

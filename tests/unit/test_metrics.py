@@ -1,0 +1,95 @@
+"""Metrics against scikit-learn's reference implementations, plus the degenerate cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as sk
+
+from runner.bundle.spec import TaskType
+from runner.scoring.metrics import (
+    METRICS,
+    Target,
+    Undefined,
+    auroc,
+    average_precision,
+    check_metric_names,
+    compute,
+)
+
+scores = st.lists(
+    st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.5, 0.75, 0.9, 1.0]), min_size=2, max_size=40
+)
+
+
+@settings(max_examples=200)
+@given(data=st.data())
+def test_auroc_and_ap_match_sklearn_including_ties(data: st.DataObject) -> None:
+    score = np.array(data.draw(scores))
+    truth = np.array(
+        data.draw(st.lists(st.integers(0, 1), min_size=len(score), max_size=len(score)))
+    )
+    if len(set(truth.tolist())) < 2:
+        with pytest.raises(Undefined):
+            auroc(truth, score)
+        return
+    assert auroc(truth, score) == pytest.approx(sk.roc_auc_score(truth, score), abs=1e-12)
+    assert average_precision(truth, score) == pytest.approx(
+        sk.average_precision_score(truth, score), abs=1e-12
+    )
+
+
+@settings(max_examples=100)
+@given(data=st.data())
+def test_classification_metrics_match_sklearn(data: st.DataObject) -> None:
+    n = data.draw(st.integers(3, 40))
+    truth = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    hard = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    got = compute(["accuracy", "macro_f1", "weighted_f1"], Target(truth, hard, None, 3)).values
+    assert got["accuracy"] == pytest.approx(sk.accuracy_score(truth, hard))
+    assert got["macro_f1"] == pytest.approx(
+        sk.f1_score(truth, hard, labels=[0, 1, 2], average="macro", zero_division=0)
+    )
+    assert got["weighted_f1"] == pytest.approx(
+        sk.f1_score(truth, hard, labels=[0, 1, 2], average="weighted", zero_division=0)
+    )
+
+
+@settings(max_examples=100)
+@given(data=st.data())
+def test_multilabel_metrics_match_sklearn(data: st.DataObject) -> None:
+    n = data.draw(st.integers(2, 30))
+    flat = st.lists(st.integers(0, 1), min_size=n * 4, max_size=n * 4)
+    truth = np.array(data.draw(flat)).reshape(n, 4)
+    hard = np.array(data.draw(flat)).reshape(n, 4)
+    got = compute(
+        ["micro_f1", "macro_f1", "hamming_loss"], Target(truth, hard, hard.astype(float), 4)
+    ).values
+    assert got["micro_f1"] == pytest.approx(
+        sk.f1_score(truth, hard, average="micro", zero_division=0)
+    )
+    assert got["macro_f1"] == pytest.approx(
+        sk.f1_score(truth, hard, average="macro", zero_division=0)
+    )
+    assert got["hamming_loss"] == pytest.approx(sk.hamming_loss(truth, hard))
+
+
+def test_degenerate_folds_are_explicit() -> None:
+    constant = compute(["auroc"], Target(np.array([0, 1, 0, 1]), np.zeros(4), np.full(4, 0.3), 2))
+    assert constant.values["auroc"] == 0.5
+    single = compute(["auroc", "auprc"], Target(np.zeros(4, int), np.zeros(4), np.full(4, 0.3), 2))
+    assert single.values == {"auroc": None, "auprc": None}
+    assert single.notes["auroc"] == "only one class in the test fold"
+    no_label = compute(
+        ["mean_auroc"], Target(np.zeros((3, 2), int), np.zeros((3, 2)), np.zeros((3, 2)), 2)
+    )
+    assert no_label.values["mean_auroc"] is None
+
+
+def test_metric_names_are_checked_per_task_type() -> None:
+    check_metric_names(TaskType.MULTILABEL, ["micro_f1", "mean_auroc"])
+    with pytest.raises(ValueError, match="not available for binary"):
+        check_metric_names(TaskType.BINARY, ["hamming_loss"])
+    assert all(m.task_types for m in METRICS.values())
