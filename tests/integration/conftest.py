@@ -27,7 +27,10 @@ def behave_image(docker_client: Any) -> Callable[..., str]:
         if key not in built:
             tag = f"airlock-test/behave-{behaviour}:{abs(hash(key)) % 10**8}"
             docker_client.images.build(
-                path=str(BEHAVE_DIR), tag=tag, rm=True, buildargs={"BEHAVIOUR": behaviour, **build_args}
+                path=str(BEHAVE_DIR),
+                tag=tag,
+                rm=True,
+                buildargs={"BEHAVIOUR": behaviour, **build_args},
             )
             built[key] = tag
         return built[key]
@@ -41,14 +44,14 @@ def provider(docker_client: Any) -> DockerProvider:
 
 
 @pytest.fixture
-def run_suite(provider: DockerProvider, tmp_path: Path) -> Iterator[Callable[..., list[StoredResult]]]:
+def run_suite(provider: DockerProvider, tmp_path: Path) -> Callable[..., list[StoredResult]]:
     """Run an image on bundles in-process, the way `airlock run` does."""
 
     def run(image: str, bundles: list[Path], **resources: Any) -> list[StoredResult]:
         request = RunRequest(image=image, bundles=bundles, resources=ResourceRequest(**resources))
         return SuiteRunner(provider, LocalResultStore(tmp_path / "results")).run(request)
 
-    yield run
+    return run
 
 
 @pytest.fixture

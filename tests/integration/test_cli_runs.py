@@ -24,10 +24,14 @@ AIRLOCK = [sys.executable, "-m", "runner"]
 
 
 def airlock(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*AIRLOCK, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [*AIRLOCK, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False
+    )
 
 
-def test_submit_logreg_on_every_sample_bundle_writes_valid_measured_results(tmp_path: Path, docker_client: Any) -> None:
+def test_submit_logreg_on_every_sample_bundle_writes_valid_measured_results(
+    tmp_path: Path, docker_client: Any
+) -> None:
     bundles = sorted(SAMPLES.iterdir())
     args = ["run", "--image", "airlock/sample-logreg", "--results", str(tmp_path), "--jobs", "2"]
     for bundle in bundles:
@@ -52,29 +56,59 @@ def test_submit_logreg_on_every_sample_bundle_writes_valid_measured_results(tmp_
     assert "Airlock run summary" in done.stdout
 
 
-def test_failed_fold_exit_code_and_missing_image_message(tmp_path: Path, behave_image: Callable[..., str]) -> None:
+def test_failed_fold_exit_code_and_missing_image_message(
+    tmp_path: Path, behave_image: Callable[..., str]
+) -> None:
     bundle = bundle_variant("synth-loco-3class", tmp_path, folds=["crew_C1"])
-    failed = airlock("run", "--image", behave_image("omit_id"), "-b", str(bundle), "--results", str(tmp_path / "r"))
+    failed = airlock(
+        "run",
+        "--image",
+        behave_image("omit_id"),
+        "-b",
+        str(bundle),
+        "--results",
+        str(tmp_path / "r"),
+    )
     assert failed.returncode == 1, failed.stderr
     assert "invalid_predictions" in failed.stdout + failed.stderr
     missing = airlock("run", "--image", "airlock-test/does-not-exist:1", "-b", str(bundle))
     assert missing.returncode == 2
-    assert missing.stderr.strip().startswith("airlock: error: image 'airlock-test/does-not-exist:1'")
+    assert missing.stderr.strip().startswith(
+        "airlock: error: image 'airlock-test/does-not-exist:1'"
+    )
     assert "Traceback" not in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupting_a_run_removes_its_containers(tmp_path: Path, behave_image: Callable[..., str], docker_client: Any, signum: int) -> None:
-    bundle = bundle_variant("synth-loco-3class", tmp_path, folds=["crew_C1"], time_limits={"fit_seconds": 120})
+def test_interrupting_a_run_removes_its_containers(
+    tmp_path: Path, behave_image: Callable[..., str], docker_client: Any, signum: int
+) -> None:
+    bundle = bundle_variant(
+        "synth-loco-3class", tmp_path, folds=["crew_C1"], time_limits={"fit_seconds": 120}
+    )
     process = subprocess.Popen(
-        [*AIRLOCK, "run", "--image", behave_image("sleep_fit"), "-b", str(bundle), "--results", str(tmp_path / "r")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            *AIRLOCK,
+            "run",
+            "--image",
+            behave_image("sleep_fit"),
+            "-b",
+            str(bundle),
+            "--results",
+            str(tmp_path / "r"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
     def mine() -> list[Any]:
         found = docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
-        return [c for c in found if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(process.pid)]]
+        return [
+            c for c in found if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(process.pid)]
+        ]
 
     deadline = time.monotonic() + 60
     while not mine() and time.monotonic() < deadline:

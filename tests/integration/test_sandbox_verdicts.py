@@ -40,7 +40,12 @@ def one_fold(tmp_path: Path) -> Path:
     return bundle_variant(LOCO, tmp_path, folds=["crew_C1"], time_limits={"fit_seconds": 3})
 
 
-def test_memory_hog_ends_oom(behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], one_fold: Path, docker_client: Any) -> None:
+def test_memory_hog_ends_oom(
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    one_fold: Path,
+    docker_client: Any,
+) -> None:
     stored = run_suite(behave_image("oom"), [one_fold], memory="128MiB")
     fold = _only_fold(stored)
     assert fold.status is Status.OOM, fold
@@ -50,7 +55,12 @@ def test_memory_hog_ends_oom(behave_image: Callable[..., str], run_suite: Callab
     _assert_no_container_left(docker_client, stored)
 
 
-def test_sleeping_past_the_fit_limit_ends_timeout_and_leaves_nothing(behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], one_fold: Path, docker_client: Any) -> None:
+def test_sleeping_past_the_fit_limit_ends_timeout_and_leaves_nothing(
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    one_fold: Path,
+    docker_client: Any,
+) -> None:
     stored = run_suite(behave_image("sleep_fit"), [one_fold])
     fold = _only_fold(stored)
     assert fold.status is Status.TIMEOUT, fold
@@ -59,7 +69,12 @@ def test_sleeping_past_the_fit_limit_ends_timeout_and_leaves_nothing(behave_imag
     _assert_no_container_left(docker_client, stored)
 
 
-def test_omitting_a_test_id_ends_invalid_predictions(behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], one_fold: Path, docker_client: Any) -> None:
+def test_omitting_a_test_id_ends_invalid_predictions(
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    one_fold: Path,
+    docker_client: Any,
+) -> None:
     stored = run_suite(behave_image("omit_id"), [one_fold])
     fold = _only_fold(stored)
     assert fold.status is Status.INVALID_PREDICTIONS, fold
@@ -68,7 +83,12 @@ def test_omitting_a_test_id_ends_invalid_predictions(behave_image: Callable[...,
     _assert_no_container_left(docker_client, stored)
 
 
-def test_junk_on_stdout_ends_protocol_error_quoting_it(behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], one_fold: Path, docker_client: Any) -> None:
+def test_junk_on_stdout_ends_protocol_error_quoting_it(
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    one_fold: Path,
+    docker_client: Any,
+) -> None:
     stored = run_suite(behave_image("junk_stdout"), [one_fold])
     fold = _only_fold(stored)
     assert fold.status is Status.PROTOCOL_ERROR, fold
@@ -77,7 +97,9 @@ def test_junk_on_stdout_ends_protocol_error_quoting_it(behave_image: Callable[..
     _assert_no_container_left(docker_client, stored)
 
 
-def test_crash_in_fit_ends_crashed_with_exit_code_and_stderr_tail(behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], one_fold: Path) -> None:
+def test_crash_in_fit_ends_crashed_with_exit_code_and_stderr_tail(
+    behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], one_fold: Path
+) -> None:
     fold = _only_fold(run_suite(behave_image("crash_fit"), [one_fold]))
     assert fold.status is Status.CRASHED, fold
     assert fold.reason == "exited with exit code 3 during fit"
@@ -85,7 +107,12 @@ def test_crash_in_fit_ends_crashed_with_exit_code_and_stderr_tail(behave_image: 
     assert fold.log_tail == ["about to fail"]
 
 
-def test_noop_submission_is_ok_and_measured_per_phase(behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], tmp_path: Path, docker_client: Any) -> None:
+def test_noop_submission_is_ok_and_measured_per_phase(
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    tmp_path: Path,
+    docker_client: Any,
+) -> None:
     bundle = bundle_variant("synth-features-imbalanced", tmp_path, folds=["rep0"])
     stored = run_suite(behave_image("noop"), [bundle])
     fold = _only_fold(stored)
@@ -99,7 +126,13 @@ def test_noop_submission_is_ok_and_measured_per_phase(behave_image: Callable[...
     _assert_no_container_left(docker_client, stored)
 
 
-def test_nothing_leaves_the_container(behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], one_fold: Path, tcp_listener: tuple[int, list[str]], docker_client: Any) -> None:
+def test_nothing_leaves_the_container(
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    one_fold: Path,
+    tcp_listener: tuple[int, list[str]],
+    docker_client: Any,
+) -> None:
     port, connections = tcp_listener
     ipam = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]
     gateway = ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
@@ -113,7 +146,11 @@ def test_nothing_leaves_the_container(behave_image: Callable[..., str], run_suit
     # the sandbox's failure to connect below is the isolation's doing.
     docker_client.containers.run(
         "airlock/base:bookworm",
-        ["python3", "-c", f"import socket; socket.create_connection(('{gateway}', {port}), timeout=5)"],
+        [
+            "python3",
+            "-c",
+            f"import socket; socket.create_connection(('{gateway}', {port}), timeout=5)",
+        ],
         remove=True,
     )
     deadline = time.monotonic() + 5
@@ -140,12 +177,22 @@ def test_nothing_leaves_the_container(behave_image: Callable[..., str], run_suit
     assert (report["uid"], report["gid"]) == (10001, 10001)
 
 
-def test_gpu_bundle_is_refused_before_anything_runs(provider: Any, behave_image: Callable[..., str], run_suite: Callable[..., list[StoredResult]], tmp_path: Path, docker_client: Any) -> None:
+def test_gpu_bundle_is_refused_before_anything_runs(
+    provider: Any,
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    tmp_path: Path,
+    docker_client: Any,
+) -> None:
     if "nvidia" in (docker_client.info().get("Runtimes") or {}):
         pytest.skip("this engine has the nvidia runtime; the refusal cannot be shown here")
     bundle = bundle_variant(LOCO, tmp_path, folds=["crew_C1"], resources={"gpus": 1})
-    before = {c.id for c in docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})}
+    before = {
+        c.id for c in docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
+    }
     with pytest.raises(GpuUnavailable, match="asks for 1 GPU.*no 'nvidia' runtime"):
         run_suite(behave_image("noop"), [bundle])
-    after = {c.id for c in docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})}
+    after = {
+        c.id for c in docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
+    }
     assert after == before

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from runner.bundle.load import load_bundle
 from runner.bundle.validate import validate_bundle
+from runner.cli import app
 from runner.errors import UsageError
 from runner.run import ResourceRequest, applied_limits
-from runner.cli import app
 from tests.helpers import REPO, SAMPLES
 
 
@@ -23,7 +23,9 @@ def test_help_lists_commands_without_heavy_imports() -> None:
     for command in ("run", "bundle", "results", "schema", "cleanup"):
         assert command in result.stdout
     probe = "import sys, runner.cli; print(sorted(m for m in ('docker', 'numpy', 'pandas') if m in sys.modules))"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
+    )
     assert loaded.stdout.strip() == "[]"
 
 
@@ -63,7 +65,10 @@ def test_requests_above_the_bundle_limits_are_refused() -> None:
     applied = applied_limits(bundle, ResourceRequest(memory="512MiB", cpus=0.5))
     assert (applied.memory_bytes, applied.cpus, applied.gpus) == (512 * 2**20, 0.5, 0)
     for request, message in (
-        (ResourceRequest(memory="64GiB"), "--memory 64GiB is more than bundle 'synth-loco-3class' allows"),
+        (
+            ResourceRequest(memory="64GiB"),
+            "--memory 64GiB is more than bundle 'synth-loco-3class' allows",
+        ),
         (ResourceRequest(cpus=8), "--cpus 8 must be above 0 and at most the bundle's 1"),
         (ResourceRequest(gpus=1), "--gpus 1 must be between 0 and the bundle's 0"),
     ):
