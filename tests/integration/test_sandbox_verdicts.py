@@ -16,7 +16,7 @@ from runner.errors import GpuUnavailable
 from runner.limits import LABEL_MANAGED, LABEL_RUN
 from runner.run import StoredResult
 from runner.verdict import Status
-from tests.helpers import bundle_variant
+from tests.helpers import REPO, bundle_variant
 
 pytestmark = pytest.mark.docker
 
@@ -196,3 +196,22 @@ def test_gpu_bundle_is_refused_before_anything_runs(
         c.id for c in docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
     }
     assert after == before
+
+
+def test_the_minimal_submission_in_the_protocol_doc_works(docker_client: Any, run_suite: Callable[..., list[StoredResult]], tmp_path: Path) -> None:
+    """docs/protocol.md must be enough to write a submission: its example is built and run."""
+    doc = (REPO / "docs" / "protocol.md").read_text()
+    code = doc.split("```python\n")[-1].split("```")[0]
+    context = tmp_path / "doc-example"
+    context.mkdir()
+    (context / "main.py").write_text(code)
+    (context / "Dockerfile").write_text(
+        'FROM airlock/base:bookworm\nCOPY main.py /main.py\nENTRYPOINT ["python3", "/main.py"]\n'
+    )
+    docker_client.images.build(path=str(context), tag="airlock-test/doc-example:latest", rm=True)
+    bundles = [
+        bundle_variant(name, tmp_path / name, folds=[fold])
+        for name, fold in (("synth-loco-3class", "crew_C1"), ("synth-lomo-highdim", "mission_M1"), ("synth-multilabel", "fold0"))
+    ]
+    stored = run_suite("airlock-test/doc-example:latest", bundles)
+    assert [item.result.folds[0].status for item in stored] == [Status.OK] * 3
