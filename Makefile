@@ -14,7 +14,7 @@ DEMO_SAMPLES := random majority logreg
 
 help:
 	@echo "make demo                  build everything, run the sample submissions on every sample bundle"
-	@echo "make test                  set up and run the whole test suite (what CI runs)"
+	@echo "make test                  set up, lint and run the whole test suite (what CI runs)"
 	@echo "make submit IMAGE=my/model:tag   run your image on every bundle in task_bundles/"
 	@echo "make setup | images | lint | bench | clean"
 
@@ -43,7 +43,7 @@ submit: setup docker
 	@test -n "$(IMAGE)" || { echo "usage: make submit IMAGE=my/model:tag"; exit 2; }
 	$(AIRLOCK) run --image $(IMAGE) $(addprefix --bundle ,$(BUNDLES)) --results $(RESULTS)
 
-test: images
+test: images lint
 	AIRLOCK_REQUIRE_DOCKER=1 $(BIN)/pytest
 
 test-unit: setup

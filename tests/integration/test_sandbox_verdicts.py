@@ -198,7 +198,9 @@ def test_gpu_bundle_is_refused_before_anything_runs(
     assert after == before
 
 
-def test_the_minimal_submission_in_the_protocol_doc_works(docker_client: Any, run_suite: Callable[..., list[StoredResult]], tmp_path: Path) -> None:
+def test_the_minimal_submission_in_the_protocol_doc_works(
+    docker_client: Any, run_suite: Callable[..., list[StoredResult]], tmp_path: Path
+) -> None:
     """docs/protocol.md must be enough to write a submission: its example is built and run."""
     doc = (REPO / "docs" / "protocol.md").read_text()
     code = doc.split("```python\n")[-1].split("```")[0]
@@ -211,20 +213,30 @@ def test_the_minimal_submission_in_the_protocol_doc_works(docker_client: Any, ru
     docker_client.images.build(path=str(context), tag="airlock-test/doc-example:latest", rm=True)
     bundles = [
         bundle_variant(name, tmp_path / name, folds=[fold])
-        for name, fold in (("synth-loco-3class", "crew_C1"), ("synth-lomo-highdim", "mission_M1"), ("synth-multilabel", "fold0"))
+        for name, fold in (
+            ("synth-loco-3class", "crew_C1"),
+            ("synth-lomo-highdim", "mission_M1"),
+            ("synth-multilabel", "fold0"),
+        )
     ]
     stored = run_suite("airlock-test/doc-example:latest", bundles)
     assert [item.result.folds[0].status for item in stored] == [Status.OK] * 3
 
 
-def test_the_readme_participant_example_works(docker_client: Any, run_suite: Callable[..., list[StoredResult]], tmp_path: Path) -> None:
+def test_the_readme_participant_example_works(
+    docker_client: Any, run_suite: Callable[..., list[StoredResult]], tmp_path: Path
+) -> None:
     readme = (REPO / "README.md").read_text()
     code = readme.split("   ```python\n   # model.py\n")[1].split("   ```")[0]
     context = tmp_path / "readme-example"
     context.mkdir()
-    (context / "model.py").write_text("\n".join(line.removeprefix("   ") for line in code.splitlines()))
+    (context / "model.py").write_text(
+        "\n".join(line.removeprefix("   ") for line in code.splitlines())
+    )
     dockerfile = readme.split("   ```dockerfile\n")[1].split("   ```")[0]
-    (context / "Dockerfile").write_text("\n".join(line.removeprefix("   ") for line in dockerfile.splitlines()) + "\n")
+    (context / "Dockerfile").write_text(
+        "\n".join(line.removeprefix("   ") for line in dockerfile.splitlines()) + "\n"
+    )
     docker_client.images.build(path=str(context), tag="airlock-test/readme-example:latest", rm=True)
     bundles = [
         bundle_variant(name, tmp_path / name, folds=[fold])
