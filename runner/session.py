@@ -128,6 +128,8 @@ def run_session(
     finally:
         try:
             _finish(sandbox, outcome)
+        except InfraError as exc:
+            outcome.infra_error = outcome.infra_error or exc
         finally:
             outcome.log = sandbox.log
             try:

@@ -244,3 +244,17 @@ def test_the_readme_participant_example_works(
     ]
     stored = run_suite("airlock-test/readme-example:latest", bundles)
     assert [item.result.folds[0].status for item in stored] == [Status.OK] * 2
+
+
+def test_lingering_after_shutdown_is_killed_but_the_fold_counts(
+    behave_image: Callable[..., str],
+    run_suite: Callable[..., list[StoredResult]],
+    one_fold: Path,
+    docker_client: Any,
+) -> None:
+    stored = run_suite(behave_image("linger"), [one_fold])
+    fold = _only_fold(stored)
+    assert fold.status is Status.OK, fold
+    assert fold.notes == ["did not exit within 5 s of shutdown; killed"]
+    assert 5.0 <= fold.resources.phases["shutdown"].wall_seconds < 8.0
+    _assert_no_container_left(docker_client, stored)
