@@ -198,52 +198,74 @@ def test_gpu_bundle_is_refused_before_anything_runs(
     assert after == before
 
 
+def _dedent_block(text: str, opening: str, indent: str = "") -> str:
+    """The first fenced block of ``text`` that starts with ``opening``, without its indent."""
+    body = text.split(opening, 1)[1].split(f"{indent}```", 1)[0]
+    return "\n".join(line.removeprefix(indent) for line in body.splitlines()) + "\n"
+
+
+def _run_documented_submission(
+    files: dict[str, str],
+    tag: str,
+    *,
+    docker_client: Any,
+    run_suite: Callable[..., list[StoredResult]],
+    tmp_path: Path,
+    folds: dict[str, str],
+) -> list[Status]:
+    """Build an image from documentation snippets and run it on one fold of each bundle."""
+    context = tmp_path / "context"
+    context.mkdir()
+    for name, text in files.items():
+        (context / name).write_text(text)
+    docker_client.images.build(path=str(context), tag=tag, rm=True)
+    bundles = [bundle_variant(name, tmp_path / name, folds=[fold]) for name, fold in folds.items()]
+    return [item.result.folds[0].status for item in run_suite(tag, bundles)]
+
+
 def test_the_minimal_submission_in_the_protocol_doc_works(
     docker_client: Any, run_suite: Callable[..., list[StoredResult]], tmp_path: Path
 ) -> None:
     """docs/protocol.md must be enough to write a submission: its example is built and run."""
     doc = (REPO / "docs" / "protocol.md").read_text()
-    code = doc.split("```python\n")[-1].split("```")[0]
-    context = tmp_path / "doc-example"
-    context.mkdir()
-    (context / "main.py").write_text(code)
-    (context / "Dockerfile").write_text(
-        'FROM airlock/base:bookworm\nCOPY main.py /main.py\nENTRYPOINT ["python3", "/main.py"]\n'
+    files = {
+        "main.py": doc.split("```python\n")[-1].split("```")[0],
+        "Dockerfile": 'FROM airlock/base:bookworm\nCOPY main.py /main.py\nENTRYPOINT ["python3", "/main.py"]\n',
+    }
+    folds = {
+        "synth-loco-3class": "crew_C1",
+        "synth-lomo-highdim": "mission_M1",
+        "synth-multilabel": "fold0",
+    }
+    statuses = _run_documented_submission(
+        files,
+        "airlock-test/doc-example:latest",
+        docker_client=docker_client,
+        run_suite=run_suite,
+        tmp_path=tmp_path,
+        folds=folds,
     )
-    docker_client.images.build(path=str(context), tag="airlock-test/doc-example:latest", rm=True)
-    bundles = [
-        bundle_variant(name, tmp_path / name, folds=[fold])
-        for name, fold in (
-            ("synth-loco-3class", "crew_C1"),
-            ("synth-lomo-highdim", "mission_M1"),
-            ("synth-multilabel", "fold0"),
-        )
-    ]
-    stored = run_suite("airlock-test/doc-example:latest", bundles)
-    assert [item.result.folds[0].status for item in stored] == [Status.OK] * 3
+    assert statuses == [Status.OK] * 3
 
 
 def test_the_readme_participant_example_works(
     docker_client: Any, run_suite: Callable[..., list[StoredResult]], tmp_path: Path
 ) -> None:
     readme = (REPO / "README.md").read_text()
-    code = readme.split("   ```python\n   # model.py\n")[1].split("   ```")[0]
-    context = tmp_path / "readme-example"
-    context.mkdir()
-    (context / "model.py").write_text(
-        "\n".join(line.removeprefix("   ") for line in code.splitlines())
+    files = {
+        "model.py": _dedent_block(readme, "   ```python\n   # model.py\n", "   "),
+        "Dockerfile": _dedent_block(readme, "   ```dockerfile\n", "   "),
+    }
+    folds = {"synth-loco-3class": "crew_C1", "synth-lomo-highdim": "mission_M1"}
+    statuses = _run_documented_submission(
+        files,
+        "airlock-test/readme-example:latest",
+        docker_client=docker_client,
+        run_suite=run_suite,
+        tmp_path=tmp_path,
+        folds=folds,
     )
-    dockerfile = readme.split("   ```dockerfile\n")[1].split("   ```")[0]
-    (context / "Dockerfile").write_text(
-        "\n".join(line.removeprefix("   ") for line in dockerfile.splitlines()) + "\n"
-    )
-    docker_client.images.build(path=str(context), tag="airlock-test/readme-example:latest", rm=True)
-    bundles = [
-        bundle_variant(name, tmp_path / name, folds=[fold])
-        for name, fold in (("synth-loco-3class", "crew_C1"), ("synth-lomo-highdim", "mission_M1"))
-    ]
-    stored = run_suite("airlock-test/readme-example:latest", bundles)
-    assert [item.result.folds[0].status for item in stored] == [Status.OK] * 2
+    assert statuses == [Status.OK] * 2
 
 
 def test_lingering_after_shutdown_is_killed_but_the_fold_counts(
