@@ -20,6 +20,7 @@ from runner.bundle.load import (
     load_sealed_labels,
     load_test_inputs,
 )
+from runner.bundle.spec import TimeLimits
 from runner.errors import BundleError
 from runner.predictions import InvalidPredictions, assemble, to_csv
 from runner.protocol.messages import Hello, RunLimits, TaskInfo
@@ -72,12 +73,10 @@ def evaluate_fold(
         spec=spec,
         hello=_hello(bundle, fold, inputs, applied),
         inputs=inputs,
-        time_limits=bundle.spec.time_limits.model_copy(
-            update={
-                "fit_seconds": applied.fit_seconds,
-                "predict_seconds": applied.predict_seconds,
-                "handshake_seconds": applied.handshake_seconds,
-            }
+        time_limits=TimeLimits(
+            handshake_seconds=applied.handshake_seconds,
+            fit_seconds=applied.fit_seconds,
+            predict_seconds=applied.predict_seconds,
         ),
     )
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import platform
 import socket
 import stat
@@ -128,9 +129,8 @@ def load_for_run(paths: list[Path], sealed: Path | None) -> list[Bundle]:
             )
         seen[bundle.spec.id] = path
         sealed_dir = _sealed_dir_for(path, bundle.spec.id, sealed, len(paths) > 1)
-        parsed, _ = manifest.parse_manifest(path / manifest.MANIFEST_NAME)
         try:
-            problems = manifest.verify_sealed(sealed_dir, parsed, bundle.spec.folds)
+            problems = manifest.verify_sealed(sealed_dir, bundle.manifest, bundle.spec.folds)
         except (OSError, ValueError) as exc:
             raise BundleError(f"{sealed_dir}: cannot check sealed labels: {exc}") from exc
         missing = [f for f in bundle.spec.folds if not (sealed_dir / f / "y.csv").is_file()]
@@ -140,9 +140,7 @@ def load_for_run(paths: list[Path], sealed: Path | None) -> list[Bundle]:
             raise BundleError(str(problems[0]))
         for fold in bundle.folds:
             _check_readable_by_container(fold.train_dir)
-        bundles.append(
-            Bundle(path=bundle.path, spec=bundle.spec, sealed_dir=sealed_dir, hash=bundle.hash)
-        )
+        bundles.append(dataclasses.replace(bundle, sealed_dir=sealed_dir))
     return bundles
 
 

@@ -57,6 +57,7 @@ class Bundle:
     spec: BundleSpec
     sealed_dir: Path
     hash: str
+    manifest: manifest.Manifest
 
     def fold(self, fold_id: str) -> FoldPaths:
         return FoldPaths(
@@ -135,6 +136,7 @@ def load_bundle(bundle_dir: Path, sealed_dir: Path | None = None, *, verify: boo
         spec=spec,
         sealed_dir=sealed_dir if sealed_dir is not None else bundle_dir / manifest.SEALED_DIR_NAME,
         hash=manifest.bundle_hash(manifest_path),
+        manifest=parsed,
     )
 
 
