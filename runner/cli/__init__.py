@@ -10,6 +10,7 @@ import typer
 from runner.cli import bundle as bundle_commands
 from runner.cli import results as results_commands
 from runner.cli import run as run_commands
+from runner.cli import score as score_commands
 
 app = typer.Typer(
     name="airlock",
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(bundle_commands.app, name="bundle")
 app.add_typer(results_commands.app, name="results")
+app.add_typer(score_commands.app, name="score")
 run_commands.register(app)
 
 
