@@ -108,3 +108,88 @@ def genelab(
     else:
         typer.echo(f"  {'GO' if summary['go_nogo'] else 'NO-GO'}", err=True)
     _write_json(result, output)
+
+
+@app.command("spaceomicsbench")
+def spaceomicsbench(
+    predictions: Annotated[Path, typer.Argument(help="Directory with one <TASK>.json per task.")],
+    source: Annotated[
+        Path, typer.Option(help="SpaceOmicsBench checkout (data/processed, tasks, splits).")
+    ],
+    task: Annotated[
+        str, typer.Option(help="A task id such as A1, or 'all' (every file present).")
+    ] = "all",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the result JSON here (default: stdout).")
+    ] = None,
+) -> None:
+    """Score a SpaceOmicsBench prediction directory with the benchmark's own metrics.
+
+    Ground truth is rebuilt from the source as the task contract says (the corrected F3
+    order, with a warning). Every problem is reported, one line each, with exit code 1.
+    """
+    from runner.suites.spaceomicsbench import predictions as reader
+    from runner.suites.spaceomicsbench import truth as tasks
+
+    if not predictions.is_dir():
+        raise fail(f"{predictions}: not a directory of <TASK>.json files", EXIT_USAGE)
+    if not (source / "tasks").is_dir():
+        raise fail(
+            f"--source {source}: no tasks/ directory; expected a SpaceOmicsBench checkout",
+            EXIT_USAGE,
+        )
+    present = {p.stem: p for p in sorted(predictions.glob("*.json"))}
+    problems = [
+        f"{path}: not a SpaceOmicsBench task id (tasks are {', '.join(tasks.TASK_IDS)})"
+        for task_id, path in present.items()
+        if task_id not in tasks.TASK_IDS
+    ]
+    if task == "all":
+        wanted = [t for t in tasks.TASK_IDS if t in present]
+        if not wanted and not problems:
+            raise fail(f"{predictions}: no <TASK>.json prediction files", EXIT_USAGE)
+    elif task in tasks.TASK_IDS:
+        wanted = [task]
+        if task not in present:
+            problems.append(f"{predictions / (task + '.json')}: no prediction file for task {task}")
+            wanted = []
+    else:
+        raise fail(
+            f"--task {task!r}: not a task id ({', '.join(tasks.TASK_IDS)}) or 'all'", EXIT_USAGE
+        )
+    results: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    checked = []
+    for task_id in wanted:
+        try:
+            truth = tasks.load_task(source, task_id)
+        except tasks.SourceMissing as missing:
+            skipped[task_id] = str(missing)
+            typer.echo(f"{task_id}: {missing}; not scored", err=True)
+            continue
+        except (tasks.SourceInvalid, OSError, ValueError, KeyError) as exc:
+            raise fail(
+                f"{task_id}: cannot build the truth from {source}: {exc}", EXIT_USAGE
+            ) from None
+        found = reader.read_task_predictions(present[task_id], truth)
+        problems += found.problems
+        checked.append((truth, found))
+    if problems:
+        for line in problems:
+            typer.echo(line)
+        typer.echo(f"{predictions}: {len(problems)} problem(s); not scored", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    for truth, found in checked:
+        results[truth.task_id] = reader.score_task(truth, found)
+        primary = results[truth.task_id]["aggregate"].get("primary")
+        shown = "undefined" if primary is None else f"{primary['mean']:.4f} ± {primary['std']:.4f}"
+        typer.echo(f"  {truth.task_id:<3} {truth.primary_metric:<9} {shown}", err=True)
+        for warning in results[truth.task_id].get("warnings", []):
+            typer.echo(f"      warning: {warning}", err=True)
+    summary = reader.summarize(results)
+    if summary["composite"] is not None:
+        typer.echo(
+            f"  composite {summary['composite']:.4f} over {summary['n_categories']} categories",
+            err=True,
+        )
+    _write_json({"tasks": results, "skipped": skipped, "summary": summary}, output)
