@@ -60,6 +60,11 @@ class Checked:
         self.problems.append(f"{self.path}: {text}")
 
 
+def count(n: int, noun: str) -> str:
+    """``1 value`` / ``2 values``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _first(values: list[str]) -> str:
     shown = ", ".join(repr(v) for v in values[:SHOWN])
     return shown + (", …" if len(values) > SHOWN else "")
@@ -201,13 +206,13 @@ def _check_predictions(checked: Checked, task: TaskFolder, predictions: dict[str
     missing = [u for u in task.required if u not in predictions]
     if missing:
         checked.problem(
-            f"{len(missing)} of {len(task.required)} required {task.mode}s missing: "
+            f"{len(missing)} of {count(len(task.required), 'required ' + task.mode)} missing: "
             f"{_first(missing)}"
         )
     unknown = sorted(u for u in predictions if u not in task.required and u not in task.heldout)
     if unknown:
         checked.problem(
-            f"{len(unknown)} unknown {task.mode}(s): {_first(unknown)} "
+            f"{count(len(unknown), 'unknown ' + task.mode)}: {_first(unknown)} "
             f"(task {task.task_id} has {_first(task.required)})"
         )
     for unit in [*task.required, *task.heldout]:
@@ -223,7 +228,9 @@ def _check_unit(checked: Checked, task: TaskFolder, unit: str, values: object) -
         return
     duplicates = values.pop("\0duplicates", [])
     if duplicates:
-        checked.problem(f"{unit}: {len(duplicates)} sample ids given twice: {_first(duplicates)}")
+        checked.problem(
+            f"{unit}: {count(len(duplicates), 'sample id')} given twice: {_first(duplicates)}"
+        )
     if not (task.path / unit / "test_y.csv").is_file():
         checked.problem(
             f"{unit}: the task has no labels for it ({task.path / unit / 'test_y.csv'} missing)"
@@ -234,11 +241,12 @@ def _check_unit(checked: Checked, task: TaskFolder, unit: str, values: object) -
     missing = [i for i in expected if i not in values]
     if missing:
         checked.problem(
-            f"{unit}: {len(missing)} of {len(expected)} sample ids missing: {_first(missing)}"
+            f"{unit}: {len(missing)} of {count(len(expected), 'sample id')} missing: "
+            f"{_first(missing)}"
         )
     extra = sorted(i for i in values if i not in expected_set)
     if extra:
-        checked.problem(f"{unit}: {len(extra)} unknown sample ids: {_first(extra)}")
+        checked.problem(f"{unit}: {count(len(extra), 'unknown sample id')}: {_first(extra)}")
     kinds: dict[str, list[str]] = {"not a number": [], "boolean": [], "nonfinite": [], "range": []}
     for sample_id, value in values.items():
         if isinstance(value, bool):
@@ -251,15 +259,15 @@ def _check_unit(checked: Checked, task: TaskFolder, unit: str, values: object) -
         elif not 0 <= value <= 1:
             kinds["range"].append(f"{sample_id!r} ({value})")
     messages = {
-        "not a number": "values are not numbers",
-        "boolean": "values are true/false, not probabilities",
-        "nonfinite": "values are NaN or infinite",
-        "range": "values are outside [0, 1]",
+        "not a number": "not a number",
+        "boolean": "true/false, not a probability",
+        "nonfinite": "NaN or infinite",
+        "range": "outside [0, 1]",
     }
     for kind, found in kinds.items():
         if found:
             shown = ", ".join(found[:SHOWN]) + (", …" if len(found) > SHOWN else "")
-            checked.problem(f"{unit}: {len(found)} {messages[kind]}: {shown}")
+            checked.problem(f"{unit}: {count(len(found), 'value')} {messages[kind]}: {shown}")
 
 
 def evaluate(

@@ -20,6 +20,7 @@ import numpy as np
 
 from runner import __version__
 from runner.scoring import spaceomics
+from runner.suites.genelab import count
 from runner.suites.spaceomicsbench.truth import TaskTruth
 
 SHOWN = 5
@@ -58,16 +59,16 @@ def _numbers(
 ) -> np.ndarray | None:
     """Check a flat list of probabilities; report each kind of bad value with positions."""
     bad: dict[str, list[int]] = {
-        "not numbers": [],
-        "booleans": [],
+        "not a number": [],
+        "true/false, not a probability": [],
         "NaN or infinite": [],
         "outside [0, 1]": [],
     }
     for row, value in enumerate(values):
         if isinstance(value, bool):
-            bad["booleans"].append(row)
+            bad["true/false, not a probability"].append(row)
         elif not isinstance(value, (int, float)):
-            bad["not numbers"].append(row)
+            bad["not a number"].append(row)
         elif not math.isfinite(value):
             bad["NaN or infinite"].append(row)
         elif unit_interval and not 0 <= value <= 1:
@@ -75,7 +76,7 @@ def _numbers(
     ok = True
     for kind, rows in bad.items():
         if rows:
-            found.problem(f"{where}: {len(rows)} values are {kind} (rows {_positions(rows)})")
+            found.problem(f"{where}: {count(len(rows), 'value')} {kind} (rows {_positions(rows)})")
             ok = False
     return np.asarray(values, dtype=np.float64) if ok else None
 
@@ -138,7 +139,7 @@ def _check_entry(
         unknown = [row for row, v in enumerate(values) if not isinstance(v, str) or v not in index]
         if unknown:
             found.problem(
-                f"{where}: {len(unknown)} y_pred values are not class names {truth.outputs} "
+                f"{where}: {count(len(unknown), 'y_pred value')} not a class name {truth.outputs} "
                 f"(rows {_positions(unknown)})"
             )
             return
@@ -155,7 +156,7 @@ def _check_entry(
     ]
     if bad:
         found.problem(
-            f"{where}: {len(bad)} y_pred rows are not {width} values of 0 or 1 "
+            f"{where}: {count(len(bad), 'y_pred row')} not {width} values of 0 or 1 "
             f"(rows {_positions(bad)})"
         )
         return
