@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from runner import limits
 from runner.bundle.load import (
@@ -25,6 +26,7 @@ from runner.errors import BundleError
 from runner.predictions import InvalidPredictions, assemble, to_csv
 from runner.protocol.messages import Hello, RunLimits, TaskInfo
 from runner.results.model import AppliedLimits, FoldResources, FoldResult, PhaseUsage
+from runner.results.statistics import Scored, fold_statistics
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 from runner.scoring.fold import score_fold
 from runner.session import SessionOutcome, SessionPlan, run_session
@@ -38,6 +40,7 @@ class FoldReport:
     result: FoldResult
     predictions_csv: bytes | None
     log_text: str
+    scored: Scored | None = None
 
 
 def evaluate_fold(
@@ -105,14 +108,20 @@ def evaluate_fold(
     )
     metrics: dict[str, float | None] = {}
     notes: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    scored = None
+    statistics = None
     status, reason = verdict.status, verdict.reason
     if status is Status.OK and predictions is not None:
         try:
             truth = load_sealed_labels(bundle, fold)
-            scores = score_fold(bundle.spec, truth, predictions)
-            metrics, notes = scores.values, scores.notes
         except BundleError as exc:
             status, reason = Status.INFRA_ERROR, f"sealed labels unreadable: {exc}"
+        else:
+            score = score_fold(bundle.spec, truth, predictions)
+            metrics, notes, details = score.scores.values, score.scores.notes, score.details
+            scored = score.scored
+            statistics = fold_statistics(scored) if scored is not None else None
 
     result = FoldResult(
         fold_id=fold.id,
@@ -122,6 +131,8 @@ def evaluate_fold(
         n_test=len(inputs.ids),
         metrics=metrics,
         metric_notes=notes,
+        details=details,
+        statistics=statistics,
         resources=_resources(outcome, time.monotonic() - started, applied.gpus),
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -131,7 +142,7 @@ def evaluate_fold(
         log_bytes=outcome.log.total_bytes,
     )
     csv_bytes = to_csv(bundle.spec, predictions) if predictions is not None else None
-    return FoldReport(result, csv_bytes, outcome.log.text())
+    return FoldReport(result, csv_bytes, outcome.log.text(), scored)
 
 
 def _hello(bundle: Bundle, fold: FoldPaths, inputs: PredictInputs, applied: AppliedLimits) -> Hello:

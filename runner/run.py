@@ -21,6 +21,7 @@ from runner.errors import BundleError, Cancelled, UsageError
 from runner.evaluate import FoldReport, evaluate_fold
 from runner.results.aggregate import aggregate
 from runner.results.model import AppliedLimits, Provenance, SubmissionResult
+from runner.results.statistics import task_statistics
 from runner.results.store import ResultStore, result_key
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 
@@ -294,5 +295,6 @@ class SuiteRunner:
             metrics=spec.metrics.all,
             folds=folds,
             aggregate=aggregate(folds, spec.metrics.primary),
+            statistics=task_statistics(spec, folds, [report.scored for report in reports]),
         )
         return StoredResult(result, self._store.put_result(key, result))

@@ -110,6 +110,22 @@ class Resources(_Strict):
         return parse_bytes(self.memory)
 
 
+class BenchmarkRef(_Strict):
+    """The hosted benchmark task a bundle reproduces; results then carry its statistics."""
+
+    suite: Literal["genelab", "spaceomicsbench"]
+    task_id: str
+    variant: str = Field(default="", description="e.g. 'corrected' or 'as-published'.")
+    random_reference: float | None = Field(
+        default=None, description="SpaceOmicsBench: the random baseline's mean primary metric."
+    )
+
+    @property
+    def category_b(self) -> bool:
+        """GeneLab cross-mission pair tasks (B*) have no GO/NO-GO."""
+        return self.suite == "genelab" and self.task_id.startswith("B")
+
+
 class BundleSpec(_Strict):
     """Contents of ``bundle.yaml``."""
 
@@ -135,6 +151,7 @@ class BundleSpec(_Strict):
     folds: Annotated[list[Annotated[str, Field(pattern=_ID_PATTERN)]], Field(min_length=1)]
     time_limits: TimeLimits = Field(default_factory=TimeLimits)
     resources: Resources = Field(default_factory=Resources)
+    benchmark: BenchmarkRef | None = None
 
     @model_validator(mode="after")
     def _labels_fit_task_type(self) -> Self:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,15 @@ class FoldResources(_Model):
     gpus: int = 0
 
 
+class FoldStatistics(_Model):
+    """The GeneLab benchmark's per-unit statistics of this fold's AUROC (binary tasks)."""
+
+    auroc_ci_lower: float | None = Field(description="2.5th percentile of bootstrap AUROCs.")
+    auroc_ci_upper: float | None
+    perm_p: float = Field(description="One-sided permutation p-value, (count + 1) / (N + 1).")
+    n_bootstrap_used: int = Field(description="Bootstrap replicates with both classes.")
+
+
 class FoldResult(_Model):
     fold_id: str
     status: Status
@@ -47,6 +56,10 @@ class FoldResult(_Model):
     metric_notes: dict[str, str] = Field(
         default_factory=dict, description="Why a metric is None (undefined) for this fold."
     )
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Non-scalar metrics: per_class_f1, confusion_matrix."
+    )
+    statistics: FoldStatistics | None = None
     resources: FoldResources
     started_at: datetime
     finished_at: datetime
@@ -114,6 +127,43 @@ class Aggregate(_Model):
     complete: bool
 
 
+class MetricSummary(_Model):
+    """SpaceOmicsBench aggregation of one metric over the ok folds where it is defined."""
+
+    mean: float
+    std: float = Field(description="Population standard deviation (ddof = 0).")
+    min: float
+    max: float
+    n_folds: int
+
+
+class GenelabSummary(_Model):
+    """The GeneLab benchmark's summary over scored folds (see docs/benchmarks.md)."""
+
+    mean_auroc: float | None
+    std_auroc: float | None
+    mean_ci_lower: float | None
+    overall_auroc_pooled: float | None
+    overall_ci_lower: float | None
+    overall_ci_upper: float | None
+    mean_perm_p: float | None
+    go_nogo: bool | None = Field(description="Only for GeneLab Category A bundles; else null.")
+    transfer_pattern: dict[str, float | int | None] | None = None
+    n_bootstrap: int
+    n_perm: int
+
+
+class TaskStatistics(_Model):
+    """The same statistics as `airlock score`, so both tracks rank on one scale."""
+
+    metrics: dict[str, MetricSummary] = Field(default_factory=dict)
+    genelab: GenelabSummary | None = Field(default=None, description="Binary tasks.")
+    random_reference: float | None = None
+    normalized_score: float | None = Field(
+        default=None, description="SpaceOmicsBench: max(0, (mean - random) / (1 - random))."
+    )
+
+
 class SubmissionResult(_Model):
     schema_: Literal["airlock-result/1"] = Field(default="airlock-result/1", alias="schema")
     provenance: Provenance
@@ -122,5 +172,6 @@ class SubmissionResult(_Model):
     metrics: list[str]
     folds: list[FoldResult]
     aggregate: Aggregate
+    statistics: TaskStatistics = Field(default_factory=TaskStatistics)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from runner.bundle.labels import Labels
 from runner.bundle.spec import BundleSpec, TaskType
 from runner.predictions import PredictionSet
 from runner.scoring.metrics import Scores, Target, compute
+from runner.scoring.spaceomics import multiclass_fold
 
 
-def score_fold(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> Scores:
+@dataclass(frozen=True)
+class FoldScore:
+    """A fold's metrics, its non-scalar details, and (binary) the aligned truth and scores
+    from which the GeneLab statistics are computed."""
+
+    scores: Scores
+    details: dict[str, Any]
+    scored: tuple[np.ndarray, np.ndarray] | None
+
+
+def score_fold(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> FoldScore:
     """The bundle's metrics for one fold. Truth rows are matched to predictions by id."""
     position = {sample_id: n for n, sample_id in enumerate(truth.ids)}
     order = np.array([position[sample_id] for sample_id in predictions.ids], dtype=np.int64)
@@ -24,4 +38,11 @@ def score_fold(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> S
         score=predictions.score,
         n_outputs=len(spec.outputs),
     )
-    return compute(spec.metrics.all, target)
+    details: dict[str, Any] = {}
+    scored = None
+    if spec.task_type is TaskType.MULTICLASS:
+        extra = multiclass_fold(values, predictions.hard, spec.classes).values
+        details = {key: extra[key] for key in ("per_class_f1", "confusion_matrix")}
+    elif spec.task_type is TaskType.BINARY and predictions.score is not None:
+        scored = (values, predictions.score)
+    return FoldScore(compute(spec.metrics.all, target), details, scored)

@@ -110,6 +110,23 @@ def per_class_f1(truth: np.ndarray, hard: np.ndarray, n_classes: int) -> np.ndar
     return np.array([f1_binary(truth == k, hard == k) for k in range(n_classes)])
 
 
+def precision_at_k(truth: np.ndarray, score: np.ndarray, k: int) -> float:
+    """Share of positives among the k highest scores (k capped at the fold size)."""
+    k = min(k, truth.size)
+    top = np.argsort(-score)[:k]  # the harness's ordering (numpy's default sort) for ties
+    return float(np.sum(truth[top]) / k)
+
+
+def ndcg_at_k(truth: np.ndarray, score: np.ndarray, k: int) -> float:
+    """DCG of the top k (gain 1/log2(rank + 1)) over the ideal DCG; 0 without positives."""
+    k = min(k, truth.size)
+    gains = truth[np.argsort(-score)[:k]].astype(np.float64)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.sort(truth.astype(np.float64))[::-1][:k]
+    ideal_dcg = float(np.sum(ideal * discounts))
+    return 0.0 if ideal_dcg == 0 else float(np.sum(gains * discounts) / ideal_dcg)
+
+
 def _accuracy(t: Target) -> float:
     return float(np.mean(t.truth == t.hard))
 
@@ -151,6 +168,12 @@ def _f1(t: Target) -> float:
     return f1_binary(t.truth, t.hard)
 
 
+def _ranked(
+    metric: Callable[[np.ndarray, np.ndarray, int], float], k: int
+) -> Callable[[Target], float]:
+    return lambda t: metric(t.truth, _require_score(t), k)
+
+
 def _mean_label_auroc(t: Target) -> float:
     score = _require_score(t)
     values = []
@@ -170,6 +193,13 @@ METRICS: dict[str, MetricDef] = {
     for m in (
         MetricDef("auroc", frozenset({_B}), True, True, _auroc, "area under the ROC curve"),
         MetricDef("auprc", frozenset({_B}), True, True, _auprc, "average precision"),
+        *(
+            MetricDef(
+                f"{name}_at_{k}", frozenset({_B}), True, True, _ranked(fn, k), f"{name} at {k}"
+            )
+            for name, fn in (("precision", precision_at_k), ("ndcg", ndcg_at_k))
+            for k in (50, 100)
+        ),
         MetricDef("f1", frozenset({_B}), True, False, _f1, "F1 of the positive class"),
         MetricDef("accuracy", frozenset({_B, _MC}), True, False, _accuracy, "share correct"),
         MetricDef(

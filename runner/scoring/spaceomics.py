@@ -20,7 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from runner.scoring.metrics import Undefined, auroc, average_precision, f1_binary, per_class_f1
+from runner.scoring.metrics import (
+    Undefined,
+    auroc,
+    average_precision,
+    f1_binary,
+    ndcg_at_k,
+    per_class_f1,
+    precision_at_k,
+)
 
 RANK_KS = (50, 100)
 EXCLUDED_FROM_COMPOSITE = frozenset({"E2", "E3"})
@@ -58,21 +66,6 @@ def _try(fold: FoldMetrics, name: str, compute: Any) -> None:
     except Undefined as why:
         fold.values[name] = None
         fold.undefined[name] = str(why)
-
-
-def precision_at_k(truth: np.ndarray, score: np.ndarray, k: int) -> float:
-    k = min(k, truth.size)
-    top = np.argsort(-score)[:k]  # the harness's ordering (numpy's default sort) for ties
-    return float(np.sum(truth[top]) / k)
-
-
-def ndcg_at_k(truth: np.ndarray, score: np.ndarray, k: int) -> float:
-    k = min(k, truth.size)
-    gains = truth[np.argsort(-score)[:k]].astype(np.float64)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.sort(truth.astype(np.float64))[::-1][:k]
-    ideal_dcg = float(np.sum(ideal * discounts))
-    return 0.0 if ideal_dcg == 0 else float(np.sum(gains * discounts) / ideal_dcg)
 
 
 def binary_fold(truth: np.ndarray, score: np.ndarray) -> FoldMetrics:

@@ -54,6 +54,17 @@ def test_submit_logreg_on_every_sample_bundle_writes_valid_measured_results(
                 assert usage["cpu_seconds"] > 0, (path, fold["fold_id"], phase)
                 assert usage["peak_memory_bytes"] > 0, (path, fold["fold_id"], phase)
     assert "Airlock run summary" in done.stdout
+    by_bundle = {
+        json.loads(p.read_text())["provenance"]["bundle_id"]: json.loads(p.read_text())
+        for p in paths
+    }
+    for raw in by_bundle.values():  # the benchmarks' statistics travel with every result
+        assert set(raw["statistics"]["metrics"]) == set(raw["metrics"])
+    binary = by_bundle["synth-lomo-highdim"]
+    assert binary["statistics"]["genelab"]["mean_perm_p"] is not None
+    assert all(f["statistics"]["perm_p"] > 0 for f in binary["folds"])
+    multiclass = by_bundle["synth-loco-3class"]["folds"][0]["details"]
+    assert set(multiclass) == {"per_class_f1", "confusion_matrix"}
 
 
 def test_failed_fold_exit_code_and_missing_image_message(
