@@ -10,7 +10,7 @@ RESULTS ?= results
 IMAGE ?=
 DEMO_SAMPLES := random majority logreg
 
-.PHONY: help setup docker images demo submit test test-unit lint format bench clean
+.PHONY: help setup docker images demo submit test test-unit lint format bench bench-scoring schemas clean
 
 help:
 	@echo "make demo                  build everything, run the sample submissions on every sample bundle"
@@ -63,6 +63,9 @@ schemas: setup
 
 bench: images
 	$(BIN)/python benchmarks/overhead.py
+
+bench-scoring: setup
+	$(BIN)/python benchmarks/scoring.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(RESULTS)

@@ -57,7 +57,9 @@ class FoldResult(_Model):
         default_factory=dict, description="Why a metric is None (undefined) for this fold."
     )
     details: dict[str, Any] = Field(
-        default_factory=dict, description="Non-scalar metrics: per_class_f1, confusion_matrix."
+        default_factory=dict,
+        description="Non-scalar metrics: per_class_f1 and confusion_matrix (multiclass), "
+        "per_label_auroc (multilabel, null where a label has one class).",
     )
     statistics: FoldStatistics | None = None
     resources: FoldResources

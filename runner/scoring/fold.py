@@ -11,12 +11,13 @@ from runner.bundle.labels import Labels
 from runner.bundle.spec import BundleSpec, TaskType
 from runner.predictions import PredictionSet
 from runner.scoring.metrics import Scores, Target, compute
-from runner.scoring.spaceomics import multiclass_fold
+from runner.scoring.spaceomics import multiclass_fold, multilabel_fold
 
 
 @dataclass(frozen=True)
 class FoldScore:
-    """A fold's metrics, its non-scalar details, and (binary) the aligned truth and scores
+    """A fold's metrics, its non-scalar details (per-class F1 and confusion matrix,
+    per-label AUROC), and (binary) the aligned truth and scores
     from which the GeneLab statistics are computed."""
 
     scores: Scores
@@ -45,4 +46,11 @@ def score_fold(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> F
         details = {key: extra[key] for key in ("per_class_f1", "confusion_matrix")}
     elif spec.task_type is TaskType.BINARY and predictions.score is not None:
         scored = (values, predictions.score)
+    elif (
+        spec.task_type is TaskType.MULTILABEL
+        and predictions.proba_sent
+        and predictions.score is not None
+    ):
+        extra = multilabel_fold(values, predictions.hard, predictions.score, spec.labels).values
+        details = {"per_label_auroc": extra["per_label_auroc"]}
     return FoldScore(compute(spec.metrics.all, target), details, scored)
