@@ -93,3 +93,51 @@ def test_metric_names_are_checked_per_task_type() -> None:
     with pytest.raises(ValueError, match="not available for binary"):
         check_metric_names(TaskType.BINARY, ["hamming_loss"])
     assert all(m.task_types for m in METRICS.values())
+
+
+@settings(max_examples=100)
+@given(data=st.data())
+def test_ranking_and_per_class_metrics_match_sklearn(data: st.DataObject) -> None:
+    from runner.scoring.metrics import ndcg_at_k, precision_at_k
+    from runner.scoring.spaceomics import multiclass_fold, multilabel_fold
+
+    n = data.draw(st.integers(2, 60))
+    score = np.array(data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n, unique=True)))
+    truth = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    k = data.draw(st.integers(1, 80))
+    if truth.sum() > 0:  # distinct scores: no tie-order question
+        assert ndcg_at_k(truth, score, k) == pytest.approx(
+            sk.ndcg_score(truth[None], score[None], k=k), abs=1e-12
+        )
+    top = np.argsort(-score)[: min(k, n)]
+    assert precision_at_k(truth, score, k) == pytest.approx(truth[top].mean())
+    classes = ["a", "b", "c"]
+    y = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    p = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    fold = multiclass_fold(y, p, classes).values
+    assert fold["confusion_matrix"] == sk.confusion_matrix(y, p, labels=[0, 1, 2]).tolist()
+    per_class = sk.f1_score(y, p, labels=[0, 1, 2], average=None, zero_division=0)
+    assert list(fold["per_class_f1"].values()) == pytest.approx(per_class.tolist())
+    labels = np.array(
+        data.draw(st.lists(st.integers(0, 1), min_size=n * 2, max_size=n * 2))
+    ).reshape(n, 2)
+    scores = np.column_stack([score, score[::-1]])
+    per_label = multilabel_fold(labels, labels, scores, ["x", "y"]).values["per_label_auroc"]
+    for j, name in enumerate(["x", "y"]):
+        if len(set(labels[:, j])) < 2:
+            assert per_label[name] is None
+        else:
+            assert per_label[name] == pytest.approx(
+                sk.roc_auc_score(labels[:, j], scores[:, j]), abs=1e-12
+            )
+
+
+def test_ndcg_breaks_ties_in_the_harness_order() -> None:
+    from runner.scoring.metrics import ndcg_at_k
+
+    truth = np.array([0, 1, 0, 1])
+    score = np.array([0.5, 0.5, 0.5, 0.1])
+    order = np.argsort(-score)  # numpy's default sort, as the harness does
+    gains = truth[order][:2]
+    expected = np.sum(gains / np.log2(np.arange(2, 4))) / (1 + 1 / np.log2(3))
+    assert ndcg_at_k(truth, score, 2) == pytest.approx(expected)
