@@ -159,6 +159,11 @@ def _hello(bundle: Bundle, fold: FoldPaths, inputs: PredictInputs, applied: Appl
             meta_columns=inputs.meta_columns,
             n_train=inputs.n_train,
             n_test=len(inputs.ids),
+            benchmark=(
+                {"suite": b.suite, "task_id": b.task_id, "variant": b.variant}
+                if (b := spec.benchmark) is not None
+                else None
+            ),
         ),
         train_dir=limits.TRAIN_MOUNT,
         limits=RunLimits(

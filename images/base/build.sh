@@ -12,7 +12,7 @@ set -euo pipefail
 
 IMAGE=${1:-airlock/base:bookworm}
 SUITE=bookworm
-PACKAGES=python3,python3-numpy,python3-pandas,python3-sklearn,python3-scipy,python3-xgboost,ca-certificates
+PACKAGES=python3,python3-numpy,python3-pandas,python3-sklearn,python3-scipy,python3-xgboost,python3-venv,python3-pip,ca-certificates
 AIRLOCK_UID=10001
 
 recipe=$(sha256sum "$0" | cut -c1-16)

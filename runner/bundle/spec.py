@@ -135,6 +135,9 @@ class BundleSpec(_Strict):
     description: str = ""
     synthetic: bool = False
     source: str = Field(default="", description="Where the data came from (benchmark, commit).")
+    source_files: dict[str, str] = Field(
+        default_factory=dict, description="sha256 of every source file the bundle was built from."
+    )
     task_type: TaskType
     classes: list[str] = Field(
         default_factory=list,

@@ -49,6 +49,10 @@ class TaskInfo(_Message):
     meta_columns: list[str]
     n_train: int
     n_test: int
+    benchmark: dict[str, str] | None = Field(
+        default=None,
+        description="The hosted benchmark task this bundle reproduces (suite, task_id, variant).",
+    )
 
 
 class RunLimits(_Message):

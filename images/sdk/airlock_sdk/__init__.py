@@ -61,6 +61,8 @@ class Task:
     n_test: int
     train_dir: Path
     limits: dict[str, Any] = field(default_factory=dict)
+    benchmark: dict[str, str] | None = None
+    """Set when the bundle reproduces a hosted benchmark task: suite, task_id, variant."""
 
     @property
     def outputs(self) -> list[str]:
@@ -83,6 +85,7 @@ class Task:
             n_test=int(info["n_test"]),
             train_dir=Path(message["train_dir"]),
             limits=dict(message.get("limits") or {}),
+            benchmark=info.get("benchmark"),
         )
 
 

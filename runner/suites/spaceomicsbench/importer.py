@@ -1,0 +1,126 @@
+"""``airlock bundle import spaceomicsbench``: one bundle per task and variant."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from runner.bundle.manifest import sha256_file
+from runner.bundle.spec import BundleSpec
+from runner.bundle.write import Dataset, FoldSplit, write_bundle
+from runner.scoring.spaceomics import RANDOM_REFERENCE
+from runner.suites.spaceomicsbench.features import AS_PUBLISHED, build_features
+from runner.suites.spaceomicsbench.truth import TASK_IDS, SourceMissing, TaskTruth, load_task
+
+VERSION = "spaceomicsbench-v2.1"
+_METRIC_NAMES = {"per_cluster_auroc": "mean_auroc", "per_label_auroc": "mean_auroc"}
+_NOT_PREDICTION_METRICS = {"per_class_f1", "direction_concordance", "confusion_matrix"}
+_DEFAULT_SECONDARY = {
+    "binary": ["auroc", "auprc", "f1"],
+    "multiclass": ["accuracy", "weighted_f1"],
+    "multilabel": ["macro_f1", "hamming_loss", "mean_auroc"],
+}
+
+
+@dataclass(frozen=True)
+class Imported:
+    task_id: str
+    variant: str
+    path: Path | None
+    bundle_hash: str | None
+    skipped: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def bundle_id(task_id: str, variant: str) -> str:
+    return f"{VERSION}-{task_id}@{variant}"
+
+
+def _fold_id(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else {"+": "p"}.get(c, "-") for c in name)
+
+
+def _metrics(truth: TaskTruth) -> dict[str, object]:
+    secondary = []
+    for declared in [*truth.secondary_metrics, *_DEFAULT_SECONDARY[truth.task_type]]:
+        name = _METRIC_NAMES.get(declared, declared)
+        if name in _NOT_PREDICTION_METRICS or name == truth.primary_metric or name in secondary:
+            continue
+        secondary.append(name)
+    return {"primary": truth.primary_metric, "secondary": secondary}
+
+
+def import_task(source: Path, out: Path, task_id: str, variant: str) -> Imported:
+    """Build one bundle at ``out/<bundle id>`` (sealed labels in its ``sealed/``)."""
+    try:
+        truth = load_task(source, task_id)
+        features = build_features(source, truth, variant)
+    except SourceMissing as missing:
+        return Imported(task_id, variant, None, None, skipped=str(missing))
+    definition = json.loads((source / "tasks" / f"{task_id}.json").read_text())
+    files = sorted({*features.files, f"tasks/{task_id}.json", f"splits/{truth.split}.json"})
+    hashes = {name: sha256_file(_source_path(source, name)) for name in files}
+    binary = truth.task_type == "binary"
+    classes = ["0", "1"] if binary else (truth.outputs if truth.task_type == "multiclass" else [])
+    split_kind = (
+        "leave-one-group-out" if truth.split.startswith(("loco", "loto")) else "repeated-holdout"
+    )
+    spec = BundleSpec.model_validate(
+        {
+            "id": bundle_id(task_id, variant),
+            "title": f"SpaceOmicsBench {task_id}: {definition.get('task_name', '')}",
+            "description": " ".join([definition.get("description", ""), *features.notes]).strip(),
+            "source": f"{VERSION} ({variant}); contract: shared/specs/SPACEOMICSBENCH_TASKS.md",
+            "source_files": hashes,
+            "task_type": truth.task_type,
+            "classes": classes,
+            "positive_class": "1" if binary else None,
+            "labels": truth.outputs if truth.task_type == "multilabel" else [],
+            "metrics": _metrics(truth),
+            "split": {
+                "kind": split_kind,
+                "group": "crew" if truth.split.startswith("loco") else None,
+                "description": f"upstream split file {truth.split}.json, test rows in its order",
+            },
+            "folds": [_fold_id(f.name) for f in truth.folds],
+            "time_limits": {"handshake_seconds": 60, "fit_seconds": 900, "predict_seconds": 300},
+            "resources": {"memory": "3GiB", "cpus": 1.0, "gpus": 0},
+            "benchmark": {
+                "suite": "spaceomicsbench",
+                "task_id": task_id,
+                "variant": variant,
+                "random_reference": RANDOM_REFERENCE.get(task_id),
+            },
+        }
+    )
+    labels = (
+        np.array([truth.outputs[int(v)] for v in truth.y])
+        if truth.task_type != "multilabel"
+        else truth.y
+    )
+    ids = (
+        [f"r{n:05d}" for n in range(len(truth.ids))] if task_id == "H1" else truth.ids
+    )  # H1 ids repeat
+    data = Dataset(ids, features.names, features.X, labels, features.meta_columns, features.meta)
+    folds = [FoldSplit(_fold_id(f.name), f.train, f.test) for f in truth.folds]
+    salt = hashlib.sha256(json.dumps([spec.id, hashes], sort_keys=True).encode()).digest()
+    target = out / spec.id
+    bundle_hash = write_bundle(target, spec, data, folds, float_format="{!r}", salt=salt)
+    return Imported(task_id, variant, target, bundle_hash, notes=tuple(features.notes))
+
+
+def _source_path(source: Path, name: str) -> Path:
+    if name.startswith(("tasks/", "splits/")):
+        return source / name
+    return source / "data" / "processed" / name
+
+
+def import_all(source: Path, out: Path, tasks: list[str], variant: str) -> list[Imported]:
+    return [import_task(source, out, task, variant) for task in tasks]
+
+
+__all__ = ["AS_PUBLISHED", "TASK_IDS", "Imported", "bundle_id", "import_all", "import_task"]

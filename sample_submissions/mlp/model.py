@@ -1,0 +1,7 @@
+"""Published baseline 'mlp' (see images/baselines/airlock_baselines)."""
+
+from airlock_baselines import Baseline
+from airlock_sdk import serve
+
+if __name__ == "__main__":
+    serve(Baseline("mlp"), name="baseline-mlp")
