@@ -278,6 +278,7 @@ class SuiteRunner:
                 image_ref=image.ref,
                 image_id=image.id,
                 repo_digests=image.repo_digests,
+                image_labels=image.labels,
                 bundle_id=spec.id,
                 bundle_title=spec.title,
                 bundle_hash=bundle.hash,

@@ -119,3 +119,113 @@ def list_bundles(
     if not found and not table.rows:
         raise fail(f"no bundles (*/bundle.yaml) below {root}", EXIT_USAGE)
     output_console().print(table)
+
+
+import_app = typer.Typer(help="Import a hosted benchmark's tasks as bundles.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _task_list(tasks: str | None, known: tuple[str, ...]) -> list[str]:
+    if tasks is None:
+        return list(known)
+    wanted = [t.strip() for t in tasks.split(",") if t.strip()]
+    unknown = [t for t in wanted if t not in known]
+    if unknown:
+        raise fail(f"--tasks: unknown task id(s) {unknown}; known: {', '.join(known)}", EXIT_USAGE)
+    return wanted
+
+
+@import_app.command("spaceomicsbench")
+def import_spaceomicsbench(
+    source: Annotated[
+        Path, typer.Option(help="SpaceOmicsBench checkout (data/processed, tasks, splits).")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory to write the bundles into.")],
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated task ids (default: all 21).")
+    ] = None,
+    as_published: Annotated[
+        bool,
+        typer.Option(
+            "--as-published", help="Reproduce upstream's feature assembly, defects included."
+        ),
+    ] = False,
+) -> None:
+    """One bundle per task: the corrected contract, or upstream's with --as-published.
+
+    docs/benchmarks.md lists what the corrected variant changes.
+    """
+    from runner.suites.spaceomicsbench import features, importer, truth
+
+    if not (source / "tasks").is_dir():
+        raise fail(
+            f"--source {source}: no tasks/ directory; expected a SpaceOmicsBench checkout",
+            EXIT_USAGE,
+        )
+    variant = features.AS_PUBLISHED if as_published else features.CORRECTED
+    failed = False
+    for task_id in _task_list(tasks, truth.TASK_IDS):
+        try:
+            result = importer.import_task(source, out, task_id, variant)
+        except (truth.SourceInvalid, ValueError, KeyError, OSError) as exc:
+            typer.echo(f"{task_id}: cannot import: {exc}", err=True)
+            failed = True
+            continue
+        if result.skipped:
+            typer.echo(f"{task_id}: {result.skipped}; skipped", err=True)
+        else:
+            typer.echo(f"{result.path}  {result.bundle_hash}")
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@import_app.command("genelab")
+def import_genelab(
+    source: Annotated[Path, typer.Option(help="GeneLab benchmark checkout (tasks/, processed/).")],
+    out: Annotated[Path, typer.Option(help="Directory to write the bundles into.")],
+    level: Annotated[
+        str, typer.Option(help="pathway (GSVA scores) or gene (train_X/test_X files).")
+    ] = "pathway",
+    db: Annotated[
+        str, typer.Option(help="Gene-set database: hallmark, kegg, reactome or mitocarta.")
+    ] = "hallmark",
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated task ids (default: A1-A6 and B1-B6).")
+    ] = None,
+) -> None:
+    """Category A leave-one-mission-out bundles and Category B cross-mission pair bundles."""
+    from runner.suites import genelab_bundles as gl
+
+    known = tuple(f"{c}{n}" for c in "AB" for n in range(1, 7))
+    if not (source / "tasks").is_dir():
+        raise fail(
+            f"--source {source}: no tasks/ directory; expected a GeneLab benchmark checkout",
+            EXIT_USAGE,
+        )
+    if level not in ("pathway", "gene"):
+        raise fail(f"--level {level!r}: use pathway or gene", EXIT_USAGE)
+    if db not in gl.DATABASES:
+        raise fail(f"--db {db!r}: use one of {', '.join(gl.DATABASES)}", EXIT_USAGE)
+    failed = False
+    for task_id in _task_list(tasks, known):
+        try:
+            if level == "gene":
+                problem = gl.gene_level_problem(source, task_id)
+                typer.echo(
+                    f"{task_id}: {problem or 'gene-level import is not implemented'}; skipped",
+                    err=True,
+                )
+                failed = True
+                continue
+            built = (gl.import_category_a if task_id.startswith("A") else gl.import_category_b)(
+                source, out, task_id, db
+            )
+        except gl.GenelabSourceError as exc:
+            typer.echo(f"{task_id}: {exc}", err=True)
+            failed = True
+            continue
+        for note in built.skipped:
+            typer.echo(f"{task_id}: {note}", err=True)
+        typer.echo(f"{built.path}  {built.bundle_hash}")
+    if failed:
+        raise typer.Exit(EXIT_FAILED)

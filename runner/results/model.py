@@ -99,6 +99,10 @@ class Provenance(_Model):
     image_ref: str
     image_id: str = Field(description="The image's content id (sha256 of its config).")
     repo_digests: list[str] = Field(default_factory=list)
+    image_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="The image's labels, e.g. io.airlock.versions (pinned libraries).",
+    )
     bundle_id: str
     bundle_title: str
     bundle_hash: str = Field(description="sha256 of the bundle's MANIFEST.sha256.")
