@@ -46,3 +46,27 @@ def table(
             cells.append(text)
         grid.add_row(bundle_id, metric, *cells)
     output_console().print(grid)
+
+
+@app.command("baselines")
+def baselines(
+    results: Annotated[Path, typer.Option(help="Results directory of the baseline runs.")],
+    out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path("docs/baselines.md"),
+    spaceomicsbench: Annotated[
+        Path | None,
+        typer.Option(help="SpaceOmicsBench checkout (for baselines/baseline_results.json)."),
+    ] = None,
+    genelab: Annotated[
+        Path | None, typer.Option(help="GeneLab checkout (for evaluation/*_results.json).")
+    ] = None,
+) -> None:
+    """Write the published-vs-Airlock baseline comparison (docs/baselines.md)."""
+    from runner.results.store import LocalResultStore
+    from runner.suites.report import baselines_markdown
+
+    with user_errors():
+        found = LocalResultStore(results).results()
+    if not found:
+        raise fail(f"no results in {results}", EXIT_USAGE)
+    out.write_text(baselines_markdown(found, spaceomicsbench, genelab))
+    typer.echo(f"wrote {out} ({len(found)} results)")
