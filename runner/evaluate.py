@@ -121,7 +121,8 @@ def evaluate_fold(
             score = score_fold(bundle.spec, truth, predictions)
             metrics, notes, details = score.scores.values, score.scores.notes, score.details
             scored = score.scored
-            statistics = fold_statistics(scored) if scored is not None else None
+            if scored is not None and _wants_genelab_statistics(bundle):
+                statistics = fold_statistics(scored)
 
     result = FoldResult(
         fold_id=fold.id,
@@ -143,6 +144,13 @@ def evaluate_fold(
     )
     csv_bytes = to_csv(bundle.spec, predictions) if predictions is not None else None
     return FoldReport(result, csv_bytes, outcome.log.text(), scored)
+
+
+def _wants_genelab_statistics(bundle: Bundle) -> bool:
+    """GeneLab's bootstrap CI and permutation p per fold: for GeneLab bundles and bundles of
+    no benchmark; SpaceOmicsBench defines no such statistics (and its folds are large)."""
+    benchmark = bundle.spec.benchmark
+    return benchmark is None or benchmark.suite == "genelab"
 
 
 def _hello(bundle: Bundle, fold: FoldPaths, inputs: PredictInputs, applied: AppliedLimits) -> Hello:

@@ -50,8 +50,9 @@ def task_statistics(
     n_bootstrap: int = genelab.DEFAULT_N_BOOTSTRAP,
     n_perm: int = genelab.DEFAULT_N_PERM,
 ) -> TaskStatistics:
-    """Metric summaries over ok folds, GeneLab statistics for binary tasks, and the
-    SpaceOmicsBench normalized score when the bundle names its random reference."""
+    """Metric summaries over ok folds; GeneLab statistics for binary GeneLab bundles (and
+    bundles of no benchmark); the SpaceOmicsBench normalized score when the bundle names
+    its random reference."""
     ok = [f for f in folds if f.status is Status.OK]
     metrics = {}
     for name in spec.metrics.all:
@@ -70,7 +71,7 @@ def task_statistics(
         for f, s in zip(folds, scored, strict=True)
         if f.status is Status.OK and s is not None
     ]
-    if pairs:
+    if pairs and (spec.benchmark is None or spec.benchmark.suite == "genelab"):
         statistics.genelab = _genelab(spec, pairs, n_bootstrap, n_perm)
     benchmark = spec.benchmark
     primary = metrics.get(spec.metrics.primary)

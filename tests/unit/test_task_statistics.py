@@ -98,5 +98,6 @@ def test_genelab_and_spaceomicsbench_bundles_get_their_own_figures() -> None:
     sob = task_statistics(
         _spec(suite="spaceomicsbench", task_id="C2", random_reference=0.5286), folds, scored
     )
+    assert sob.genelab is None  # SpaceOmicsBench defines no per-fold CI or p-value
     mean = sob.metrics["auroc"].mean
     assert sob.normalized_score == pytest.approx(max(0.0, (round(mean, 4) - 0.5286) / (1 - 0.5286)))
