@@ -68,9 +68,11 @@ class SubmissionFault(AirlockError):
         phase: the protocol phase in which it happened (``handshake``, ``fit``, ...).
     """
 
-    def __init__(self, message: str, *, phase: str) -> None:
+    def __init__(self, message: str, *, phase: str, public: str | None = None) -> None:
         super().__init__(message)
         self.phase = phase
+        self.public = public or message
+        """The message without anything the submission wrote (what sealed mode shows)."""
 
 
 class PhaseTimeout(SubmissionFault):

@@ -34,6 +34,26 @@ from runner.verdict import Evidence, Status, decide
 
 
 @dataclass(frozen=True)
+class LogPolicy:
+    """What of a submission's own output reaches the result (participant-visible).
+
+    Dry runs show full reasons and the last lines of stderr of failed folds. Sealed mode
+    shows reasons without anything the submission wrote, withholds the name it gave, and
+    shows at most ``tail_lines`` stderr lines (default 0): output cannot carry data out.
+    The full (size-capped) stderr is stored beside the result for organizers either way.
+    """
+
+    sealed: bool = False
+    tail_lines: int = limits.LOG_TAIL_LINES
+
+    @classmethod
+    def of(cls, sealed: bool, tail_lines: int | None) -> LogPolicy:
+        if tail_lines is None:
+            tail_lines = 0 if sealed else limits.LOG_TAIL_LINES
+        return cls(sealed, tail_lines)
+
+
+@dataclass(frozen=True)
 class FoldReport:
     """A fold's result plus the artifacts to store beside it."""
 
@@ -53,6 +73,7 @@ def evaluate_fold(
     run_id: str,
     cancel: threading.Event,
     on_phase: Callable[[str], None] | None = None,
+    policy: LogPolicy | None = None,
 ) -> FoldReport:
     started_at = datetime.now(UTC)
     started = time.monotonic()
@@ -87,13 +108,14 @@ def evaluate_fold(
     except BundleError as exc:
         return _infra_report(fold, str(exc), started_at, applied)
 
-    prediction_problem = None
+    policy = policy or LogPolicy()
+    prediction_problem = prediction_problem_public = None
     predictions = None
     if outcome.fault is None and outcome.infra_error is None:
         try:
             predictions = assemble(bundle.spec, inputs.ids, outcome.batches)
         except InvalidPredictions as exc:
-            prediction_problem = str(exc)
+            prediction_problem, prediction_problem_public = str(exc), exc.public
     exit_info = outcome.exit
     verdict = decide(
         Evidence(
@@ -103,6 +125,7 @@ def evaluate_fold(
             oom_killed=exit_info.oom_killed if exit_info else False,
             killed_by_runner=outcome.killed_by_runner,
             prediction_problem=prediction_problem,
+            prediction_problem_public=prediction_problem_public,
             memory_limit_bytes=applied.memory_bytes,
         )
     )
@@ -111,7 +134,8 @@ def evaluate_fold(
     details: dict[str, Any] = {}
     scored = None
     statistics = None
-    status, reason = verdict.status, verdict.reason
+    status = verdict.status
+    reason = verdict.public_reason if policy.sealed else verdict.reason
     if status is Status.OK and predictions is not None:
         try:
             truth = load_sealed_labels(bundle, fold)
@@ -137,9 +161,9 @@ def evaluate_fold(
         resources=_resources(outcome, time.monotonic() - started, applied.gpus),
         started_at=started_at,
         finished_at=datetime.now(UTC),
-        submission_name=outcome.ready.name if outcome.ready else None,
+        submission_name=outcome.ready.name if outcome.ready and not policy.sealed else None,
         notes=outcome.notes,
-        log_tail=outcome.log.tail_lines(limits.LOG_TAIL_LINES) if status is not Status.OK else [],
+        log_tail=outcome.log.tail_lines(policy.tail_lines) if status is not Status.OK else [],
         log_bytes=outcome.log.total_bytes,
     )
     csv_bytes = to_csv(bundle.spec, predictions) if predictions is not None else None

@@ -21,7 +21,13 @@ _SHOWN = 5
 
 
 class InvalidPredictions(ValueError):
-    """The predictions cannot be scored; the message says exactly why."""
+    """The predictions cannot be scored. ``str(err)`` says exactly why, naming the first
+    offending ids; ``public`` says it without any id or value the submission sent (sealed
+    mode shows only that, so predictions cannot carry data out through error messages)."""
+
+    def __init__(self, summary: str, ids: list[str] | None = None) -> None:
+        super().__init__(f"{summary}: {_first(ids)}" if ids else summary)
+        self.public = summary
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,12 @@ def _proba(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
         rows = batch.proba
         for sample_id, row in zip(batch.ids, rows, strict=True):
             if not isinstance(row, list) or len(row) != width:
-                got = len(row) if isinstance(row, list) else "a single number"
+                got = len(row) if isinstance(row, list) else "not a list of"
                 raise InvalidPredictions(
-                    f"id {sample_id!r}: expected {width} probabilities (one per "
+                    f"a row has {got} probabilities, expected {width} (one per "
                     f"{'class' if spec.task_type is TaskType.MULTICLASS else 'label'} "
-                    f"{spec.outputs}), got {got}"
+                    f"{spec.outputs})",
+                    [sample_id],
                 )
         values = np.asarray(rows, dtype=np.float64).reshape(n, width)
     _check_probabilities(batch.ids, values)
@@ -107,13 +114,11 @@ def _check_probabilities(ids: list[str], values: np.ndarray) -> None:
     nonfinite = ~np.isfinite(flat).all(axis=1)
     if nonfinite.any():
         bad = [ids[i] for i in np.flatnonzero(nonfinite)]
-        raise InvalidPredictions(
-            f"{len(bad)} ids have NaN or infinite probabilities: {_first(bad)}"
-        )
+        raise InvalidPredictions(f"{len(bad)} ids have NaN or infinite probabilities", bad)
     outside = ((flat < 0) | (flat > 1)).any(axis=1)
     if outside.any():
         bad = [ids[i] for i in np.flatnonzero(outside)]
-        raise InvalidPredictions(f"{len(bad)} ids have probabilities outside [0, 1]: {_first(bad)}")
+        raise InvalidPredictions(f"{len(bad)} ids have probabilities outside [0, 1]", bad)
 
 
 def _labels(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
@@ -125,8 +130,8 @@ def _labels(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
         for sample_id, row in zip(batch.ids, batch.labels, strict=True):
             if not isinstance(row, list) or len(row) != width or any(v not in (0, 1) for v in row):
                 raise InvalidPredictions(
-                    f"id {sample_id!r}: expected {width} labels of 0 or 1 "
-                    f"(one per label {spec.labels})"
+                    f"a row is not {width} labels of 0 or 1 (one per label {spec.labels})",
+                    [sample_id],
                 )
         return np.asarray(batch.labels, dtype=np.int8).reshape(n, width)
     index = {name: k for k, name in enumerate(spec.classes)}
@@ -134,8 +139,7 @@ def _labels(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
     bad = [sample_id for sample_id, code in zip(batch.ids, codes, strict=True) if code is None]
     if bad:
         raise InvalidPredictions(
-            f"{len(bad)} ids have labels that are not one of the classes {spec.classes}: "
-            f"{_first(bad)}"
+            f"{len(bad)} ids have labels that are not one of the classes {spec.classes}", bad
         )
     return np.asarray(codes, dtype=np.int64)
 
@@ -144,18 +148,16 @@ def _check_ids(expected: list[str], sent: list[str]) -> None:
     counts = Counter(sent)
     duplicated = sorted(i for i, c in counts.items() if c > 1)
     if duplicated:
-        raise InvalidPredictions(
-            f"{len(duplicated)} ids were predicted more than once: {_first(duplicated)}"
-        )
+        raise InvalidPredictions(f"{len(duplicated)} ids were predicted more than once", duplicated)
     expected_set = set(expected)
     missing = [i for i in expected if i not in counts]
     if missing:
         raise InvalidPredictions(
-            f"{len(missing)} of {len(expected)} test ids have no prediction: {_first(missing)}"
+            f"{len(missing)} of {len(expected)} test ids have no prediction", missing
         )
     extra = sorted(i for i in counts if i not in expected_set)
     if extra:
-        raise InvalidPredictions(f"{len(extra)} predicted ids are not test ids: {_first(extra)}")
+        raise InvalidPredictions(f"{len(extra)} predicted ids are not test ids", extra)
 
 
 def _derive(

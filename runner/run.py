@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from runner import __version__, limits
+import numpy as np
+
+from runner import __version__, limits, resume
 from runner.bundle import manifest
 from runner.bundle.load import Bundle, FoldPaths, load_bundle
 from runner.bundle.spec import parse_bytes
 from runner.errors import BundleError, Cancelled, UsageError
-from runner.evaluate import FoldReport, evaluate_fold
+from runner.evaluate import FoldReport, LogPolicy, evaluate_fold
 from runner.results.aggregate import aggregate
 from runner.results.model import AppliedLimits, Provenance, SubmissionResult
 from runner.results.statistics import task_statistics
@@ -42,6 +44,11 @@ class RunRequest:
     sealed: Path | None = None
     jobs: int = 1
     resources: ResourceRequest = field(default_factory=ResourceRequest)
+    sealed_mode: bool = False
+    force: bool = False
+    """Run every fold again even when a stored result could be reused."""
+    log_lines: int | None = None
+    """stderr lines shown per failed fold (default: 0 in sealed mode, 20 in a dry run)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,30 @@ def _check_readable_by_container(train_dir: Path) -> None:
             )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One bundle of a run, with everything decided before its folds start."""
+
+    bundle: Bundle
+    applied: AppliedLimits
+    image: ImageInfo
+    policy: LogPolicy
+
+    @property
+    def key(self) -> str:
+        return result_key(self.image.id, self.bundle.spec.id, self.bundle.hash)
+
+    @property
+    def fingerprint(self) -> str:
+        return resume.fingerprint(
+            self.image.id,
+            self.bundle.hash,
+            self.applied,
+            self.policy.sealed,
+            self.policy.tail_lines,
+        )
+
+
 class SuiteRunner:
     """Runs every fold of every bundle for one image and stores one result per bundle."""
 
@@ -177,44 +208,93 @@ class SuiteRunner:
             raise UsageError("--jobs must be at least 1")
         image = self._provider.describe_image(request.image)
         bundles = load_for_run(request.bundles, request.sealed)
-        plans = [(bundle, applied_limits(bundle, request.resources)) for bundle in bundles]
-        for bundle, applied in plans:  # refuse impossible runs before anything starts
+        policy = LogPolicy.of(request.sealed_mode, request.log_lines)
+        plans = [
+            _Plan(bundle, applied, image, policy)
+            for bundle in bundles
+            for applied in [applied_limits(bundle, request.resources)]
+        ]
+        for plan in plans:  # refuse impossible runs before anything starts
+            applied = plan.applied
             self._provider.check(
-                SandboxSpec(image.id, bundle.path, applied.memory_bytes, applied.cpus, applied.gpus)
+                SandboxSpec(
+                    image.id, plan.bundle.path, applied.memory_bytes, applied.cpus, applied.gpus
+                )
             )
         self._provider.reap()
         run_id = uuid.uuid4().hex[:12]
         engine = self._provider.engine_description()
         started_at = datetime.now(UTC)
-        jobs = [(bundle, applied, fold) for bundle, applied in plans for fold in bundle.folds]
-        self._listener.run_started([(b.spec.id, f.id) for b, _, f in jobs])
-        reports = self._run_folds(jobs, image, run_id, request.jobs)
+        reports: dict[tuple[str, str], FoldReport] = {}
+        jobs = []
+        for plan in plans:
+            for fold in plan.bundle.folds:
+                found = None if request.force else self._stored_fold(plan, fold.id)
+                if found is not None:
+                    reports[(plan.bundle.spec.id, fold.id)] = found
+                else:
+                    jobs.append((plan, fold))
+        self._listener.run_started(
+            [(p.bundle.spec.id, f.id) for p in plans for f in p.bundle.folds]
+        )
+        for (bundle_id, _), report in reports.items():
+            self._listener.fold_finished(bundle_id, report)
+        reports.update(self._run_folds(jobs, run_id, request.jobs))
         stored = []
-        for bundle, applied in plans:
-            folds = [reports[(bundle.spec.id, fold.id)] for fold in bundle.folds]
-            stored.append(
-                self._store_bundle(
-                    bundle=bundle,
-                    applied=applied,
-                    image=image,
-                    reports=folds,
-                    run_id=run_id,
-                    engine=engine,
-                    started_at=started_at,
-                )
-            )
+        for plan in plans:
+            folds = [reports[(plan.bundle.spec.id, fold.id)] for fold in plan.bundle.folds]
+            stored.append(self._store_bundle(plan, folds, run_id, engine, started_at))
         return stored
 
+    def _stored_fold(self, plan: _Plan, fold_id: str) -> FoldReport | None:
+        """A finished fold of an earlier run that may be reused, as a report."""
+        record = resume.reusable(
+            self._store.get_artifact(plan.key, resume.record_name(fold_id)), plan.fingerprint
+        )
+        if record is None:
+            return None
+        scored = None
+        if record.scored_truth is not None and record.scored_score is not None:
+            scored = (np.array(record.scored_truth, dtype=np.int8), np.array(record.scored_score))
+        result = record.result.model_copy(
+            update={"reused_from": record.result.reused_from or record.run_id}
+        )
+        return FoldReport(result, None, "", scored)
+
+    def _persist_fold(self, plan: _Plan, report: FoldReport, run_id: str) -> FoldReport:
+        """Store a finished fold at once (artifacts first, the record last)."""
+        fold = report.result
+        update: dict[str, str] = {}
+        if report.predictions_csv is not None:
+            update["predictions_file"] = f"predictions/{fold.fold_id}.csv"
+            self._store.put_artifact(plan.key, update["predictions_file"], report.predictions_csv)
+        if report.log_text:
+            update["log_file"] = f"logs/{fold.fold_id}.stderr.log"
+            self._store.put_artifact(plan.key, update["log_file"], report.log_text.encode())
+        result = fold.model_copy(update=update)
+        truth, score = report.scored if report.scored is not None else (None, None)
+        record = resume.FoldRecord(
+            fingerprint=plan.fingerprint,
+            run_id=run_id,
+            result=result,
+            scored_truth=truth.astype(int).tolist() if truth is not None else None,
+            scored_score=score.tolist() if score is not None else None,
+        )
+        self._store.put_artifact(
+            plan.key, resume.record_name(fold.fold_id), record.model_dump_json().encode()
+        )
+        return FoldReport(result, report.predictions_csv, report.log_text, report.scored)
+
     def _run_folds(
-        self,
-        jobs: list[tuple[Bundle, AppliedLimits, FoldPaths]],
-        image: ImageInfo,
-        run_id: str,
-        workers: int,
+        self, jobs: list[tuple[_Plan, FoldPaths]], run_id: str, workers: int
     ) -> dict[tuple[str, str], FoldReport]:
         reports: dict[tuple[str, str], FoldReport] = {}
+        if not jobs:
+            return reports
 
-        def one(bundle: Bundle, applied: AppliedLimits, fold: FoldPaths) -> FoldReport:
+        def one(plan: _Plan, fold: FoldPaths) -> FoldReport:
+            bundle = plan.bundle
+
             def on_phase(phase: str) -> None:
                 self._listener.fold_phase(bundle.spec.id, fold.id, phase)
 
@@ -222,17 +302,21 @@ class SuiteRunner:
                 self._provider,
                 bundle,
                 fold,
-                image,
-                applied,
+                plan.image,
+                plan.applied,
                 run_id=run_id,
                 cancel=self.cancel,
                 on_phase=on_phase,
+                policy=plan.policy,
             )
+            if self.cancel.is_set():
+                return report  # interrupted: nothing of this fold is kept
+            report = self._persist_fold(plan, report, run_id)
             self._listener.fold_finished(bundle.spec.id, report)
             return report
 
         pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="airlock-fold")
-        futures = {pool.submit(one, *job): (job[0].spec.id, job[2].id) for job in jobs}
+        futures = {pool.submit(one, *job): (job[0].bundle.spec.id, job[1].id) for job in jobs}
         try:
             for future in concurrent.futures.as_completed(futures):
                 reports[futures[future]] = future.result()
@@ -243,32 +327,19 @@ class SuiteRunner:
             raise
         pool.shutdown(wait=True)
         if self.cancel.is_set():
-            raise Cancelled("run interrupted; no result was written")
+            raise Cancelled("run interrupted; finished folds are kept, no result was written")
         return reports
 
     def _store_bundle(
         self,
-        *,
-        bundle: Bundle,
-        applied: AppliedLimits,
-        image: ImageInfo,
+        plan: _Plan,
         reports: list[FoldReport],
         run_id: str,
         engine: str,
         started_at: datetime,
     ) -> StoredResult:
-        key = result_key(image.id, bundle.spec.id, bundle.hash)
-        folds = []
-        for report in reports:
-            fold = report.result
-            update: dict[str, str] = {}
-            if report.predictions_csv is not None:
-                update["predictions_file"] = f"predictions/{fold.fold_id}.csv"
-                self._store.put_artifact(key, update["predictions_file"], report.predictions_csv)
-            if report.log_text:
-                update["log_file"] = f"logs/{fold.fold_id}.stderr.log"
-                self._store.put_artifact(key, update["log_file"], report.log_text.encode())
-            folds.append(fold.model_copy(update=update))
+        bundle, applied, image = plan.bundle, plan.applied, plan.image
+        folds = [report.result for report in reports]
         spec = bundle.spec
         result = SubmissionResult(
             provenance=Provenance(
@@ -290,6 +361,8 @@ class SuiteRunner:
                 started_at=started_at,
                 finished_at=datetime.now(UTC),
                 limits=applied,
+                log_policy="sealed" if plan.policy.sealed else "dry-run",
+                participant_log_lines=plan.policy.tail_lines,
             ),
             task_type=str(spec.task_type),
             primary_metric=spec.metrics.primary,
@@ -298,4 +371,4 @@ class SuiteRunner:
             aggregate=aggregate(folds, spec.metrics.primary),
             statistics=task_statistics(spec, folds, [report.scored for report in reports]),
         )
-        return StoredResult(result, self._store.put_result(key, result))
+        return StoredResult(result, self._store.put_result(plan.key, result))

@@ -162,6 +162,8 @@ def _converse(
                 f"submission speaks protocol {ready.protocol}, the runner speaks "
                 f"{limits.PROTOCOL_VERSION}",
                 phase=HANDSHAKE,
+                public="submission speaks another protocol version; "
+                f"the runner speaks {limits.PROTOCOL_VERSION}",
             )
         outcome.ready = ready
 
@@ -178,6 +180,7 @@ def _converse(
                 raise ProtocolViolation(
                     f"predictions answer batch {reply.batch}, expected batch {number}",
                     phase=PREDICT,
+                    public=f"predictions answer the wrong batch (expected batch {number})",
                 )
             outcome.batches.append(reply)
 

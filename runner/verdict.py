@@ -44,14 +44,23 @@ class Evidence:
     oom_killed: bool = False
     killed_by_runner: bool = False
     prediction_problem: str | None = None
+    prediction_problem_public: str | None = None
     memory_limit_bytes: int | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """The status, the full one-line reason, and ``public_reason``: the same without any
+    text, id or value the submission itself produced (what sealed mode shows)."""
+
     status: Status
     reason: str
     phase: str | None = None
+    public_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.public_reason:
+            object.__setattr__(self, "public_reason", self.reason)
 
 
 def _mib(value: int | None) -> str:
@@ -74,16 +83,21 @@ def decide(evidence: Evidence) -> Verdict:
             phase,
         )
     if isinstance(fault, PhaseTimeout):
-        return Verdict(Status.TIMEOUT, str(fault), phase)
+        return Verdict(Status.TIMEOUT, str(fault), phase, fault.public)
     if isinstance(fault, SubmissionReportedError):
-        return Verdict(Status.CRASHED, str(fault), phase)
+        return Verdict(Status.CRASHED, str(fault), phase, fault.public)
     if isinstance(fault, StreamClosed):
         return _stream_closed(fault, evidence)
     if isinstance(fault, ProtocolViolation):
-        return Verdict(Status.PROTOCOL_ERROR, str(fault), phase)
+        return Verdict(Status.PROTOCOL_ERROR, str(fault), phase, fault.public)
     if fault is not None:  # a SubmissionFault subclass added later must still be classified
-        return Verdict(Status.CRASHED, str(fault), phase)
-    return Verdict(Status.INVALID_PREDICTIONS, evidence.prediction_problem or "", "predict")
+        return Verdict(Status.CRASHED, str(fault), phase, fault.public)
+    return Verdict(
+        Status.INVALID_PREDICTIONS,
+        evidence.prediction_problem or "",
+        "predict",
+        evidence.prediction_problem_public or "",
+    )
 
 
 def _stream_closed(fault: StreamClosed, evidence: Evidence) -> Verdict:
@@ -99,6 +113,7 @@ def _stream_closed(fault: StreamClosed, evidence: Evidence) -> Verdict:
             Status.PROTOCOL_ERROR,
             f"exited with code 0 during {fault.phase} before completing it",
             fault.phase,
+            f"exited with code 0 during {fault.phase} before completing it",
         )
     if code is not None and code > 128:
         return Verdict(
@@ -107,4 +122,11 @@ def _stream_closed(fault: StreamClosed, evidence: Evidence) -> Verdict:
             fault.phase,
         )
     described = "an unknown exit code" if code is None else f"exit code {code}"
+    if str(fault) != fault.public:  # the stream ended mid-line: keep the quote out of public
+        return Verdict(
+            Status.CRASHED,
+            f"exited with {described} during {fault.phase} ({fault})",
+            fault.phase,
+            f"exited with {described} during {fault.phase}",
+        )
     return Verdict(Status.CRASHED, f"exited with {described} during {fault.phase}", fault.phase)

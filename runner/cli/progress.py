@@ -74,6 +74,8 @@ class ProgressListener(RunListener):
                 self._progress.advance(self._overall)
         style = _STYLE.get(fold.status, "red")
         reason = f" - {fold.reason}" if fold.reason else ""
+        if fold.reused_from:
+            reason += f" (reused from run {fold.reused_from})"
         self._console.print(
             f"[{style}]{fold.status:>19}[/{style}]  {bundle_id}/{fold.fold_id}"
             f"  ({fold.resources.wall_seconds:.1f} s){reason}",

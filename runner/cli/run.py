@@ -41,6 +41,23 @@ def run(
     gpus: Annotated[
         int | None, typer.Option(help="Ask for fewer GPUs than the bundle allows.")
     ] = None,
+    sealed_mode: Annotated[
+        bool,
+        typer.Option(
+            "--sealed-mode",
+            help="Organizer mode: results hold statuses, metrics and resource figures only, "
+            "nothing the submission wrote (its stderr stays in the store's logs/).",
+        ),
+    ] = False,
+    log_lines: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="stderr lines shown per failed fold (default: 0 sealed, 20 dry run)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run every fold again instead of reusing stored ones.")
+    ] = False,
 ) -> None:
     """Run a submission image on every fold of the given bundles and store the results.
 
@@ -63,10 +80,16 @@ def run(
             sealed=sealed,
             jobs=jobs,
             resources=ResourceRequest(memory=memory, cpus=cpus, gpus=gpus),
+            sealed_mode=sealed_mode,
+            log_lines=log_lines,
+            force=force,
         )
         with ProgressListener(console) as listener:
             stored = SuiteRunner(provider, LocalResultStore(results), listener).run(request)
     output_console().print(summary_table(stored))
+    reused = sum(1 for item in stored for fold in item.result.folds if fold.reused_from)
+    if reused:
+        typer.echo(f"reused {reused} finished fold(s) of earlier runs (--force runs them again)")
     for item in stored:
         typer.echo(f"result: {item.location}")
     statuses = {fold.status for item in stored for fold in item.result.folds}

@@ -51,12 +51,15 @@ class Channel:
         try:
             message = decode(line)
         except MessageError as exc:
-            raise ProtocolViolation(f"{exc} (during {phase})", phase=phase) from None
+            raise ProtocolViolation(
+                f"{exc} (during {phase})", phase=phase, public=f"{exc.public} (during {phase})"
+            ) from None
         if isinstance(message, Error):
             text = message.message.strip().splitlines()[0][:300] if message.message.strip() else ""
             raise SubmissionReportedError(
                 f"the submission reported an error during {phase}: {text or '(no message)'}",
                 phase=phase,
+                public=f"the submission reported an error during {phase} (message withheld)",
             )
         return message
 
@@ -87,15 +90,18 @@ class Channel:
                     if self._buffer.strip()
                     else ""
                 )
-                raise StreamClosed(f"stdout closed during {phase}{pending}", phase=phase) from None
+                raise StreamClosed(
+                    f"stdout closed during {phase}{pending}",
+                    phase=phase,
+                    public=f"stdout closed during {phase}",
+                ) from None
             except OutputTooLarge as exc:
                 raise ProtocolViolation(
-                    f"{exc} during {phase}: {quote(exc.head)}", phase=phase
+                    f"{exc} during {phase}: {quote(exc.head)}",
+                    phase=phase,
+                    public=f"{exc} during {phase}",
                 ) from None
 
     def _too_long(self, data: bytes, phase: str) -> ProtocolViolation:
-        return ProtocolViolation(
-            f"stdout line longer than the {self._max}-byte message limit during {phase}: "
-            f"{quote(data)}",
-            phase=phase,
-        )
+        summary = f"stdout line longer than the {self._max}-byte message limit during {phase}"
+        return ProtocolViolation(f"{summary}: {quote(data)}", phase=phase, public=summary)

@@ -129,7 +129,14 @@ _INCOMING: TypeAdapter[Ready | Fitted | Predictions | Error] = TypeAdapter(Incom
 
 
 class MessageError(ValueError):
-    """A stdout line that is not a valid incoming message; the text says what is wrong."""
+    """A stdout line that is not a valid incoming message; the text says what is wrong.
+
+    ``public`` says it without quoting the submission's bytes (shown in sealed mode).
+    """
+
+    def __init__(self, message: str, public: str) -> None:
+        super().__init__(message)
+        self.public = public
 
 
 def quote(data: bytes) -> str:
@@ -148,18 +155,28 @@ def decode(line: bytes) -> Ready | Fitted | Predictions | Error:
     try:
         raw: Any = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise MessageError(f"stdout line is not JSON: {quote(line)}") from None
+        raise MessageError(
+            f"stdout line is not JSON: {quote(line)}", "stdout line is not JSON"
+        ) from None
     except RecursionError:
-        raise MessageError(f"stdout line nests too deeply: {quote(line)}") from None
+        raise MessageError(
+            f"stdout line nests too deeply: {quote(line)}", "stdout line nests too deeply"
+        ) from None
     if not isinstance(raw, dict) or "type" not in raw:
-        raise MessageError(f"expected a JSON object with a 'type' field, got: {quote(line)}")
+        raise MessageError(
+            f"expected a JSON object with a 'type' field, got: {quote(line)}",
+            "expected a JSON object with a 'type' field",
+        )
     try:
         return _INCOMING.validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "top level"
         kind = repr(raw.get("type"))[:60]
-        raise MessageError(f"invalid {kind} message at {where}: {first['msg']}") from None
+        raise MessageError(
+            f"invalid {kind} message at {where}: {first['msg']}",
+            f"invalid message at {where}: {first['msg']}",
+        ) from None
 
 
 def encode(message: Hello | Fit | Shutdown) -> bytes:

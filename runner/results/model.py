@@ -73,6 +73,9 @@ class FoldResult(_Model):
     log_bytes: int = Field(default=0, description="Total stderr bytes the submission wrote.")
     predictions_file: str | None = None
     log_file: str | None = None
+    reused_from: str | None = Field(
+        default=None, description="Run id whose stored result this fold reuses (resumed run)."
+    )
 
 
 class AppliedLimits(_Model):
@@ -114,6 +117,10 @@ class Provenance(_Model):
     started_at: datetime
     finished_at: datetime
     limits: AppliedLimits
+    log_policy: Literal["dry-run", "sealed"] = "dry-run"
+    participant_log_lines: int = Field(
+        default=0, description="stderr lines of a failed fold shown in this result."
+    )
 
 
 class Aggregate(_Model):

@@ -39,6 +39,10 @@ class ResultStore(ABC):
         """Store ``data`` as ``name`` (e.g. ``predictions/f1.csv``) under ``key``; return where."""
 
     @abstractmethod
+    def get_artifact(self, key: str, name: str) -> bytes | None:
+        """The stored bytes of ``name`` under ``key``, or None if there are none."""
+
+    @abstractmethod
     def put_result(self, key: str, result: SubmissionResult) -> str:
         """Store the result last; return where it is."""
 
@@ -73,6 +77,16 @@ class LocalResultStore(ResultStore):
         path = self.root / key / name
         self._write(path, data)
         return str(path)
+
+    def get_artifact(self, key: str, name: str) -> bytes | None:
+        try:
+            return (self.root / key / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read {self.root / key / name}: {exc.strerror or exc}"
+            ) from exc
 
     def put_result(self, key: str, result: SubmissionResult) -> str:
         path = self.root / key / RESULT_NAME

@@ -83,9 +83,9 @@ def test_binary_rules(ids: list[str], fields: dict[str, object], message: str) -
 
 
 def test_wrong_number_of_classes_names_the_id() -> None:
-    with pytest.raises(InvalidPredictions, match="id 's1': expected 3 probabilities .* got 2"):
+    with pytest.raises(InvalidPredictions, match=r"a row has 2 probabilities, expected 3 .*: 's1'"):
         assemble(MULTICLASS, IDS, [_batch(IDS, proba=[[0.5, 0.5]] * 3)])
-    with pytest.raises(InvalidPredictions, match="expected 2 labels of 0 or 1"):
+    with pytest.raises(InvalidPredictions, match="a row is not 2 labels of 0 or 1"):
         assemble(MULTILABEL, IDS, [_batch(IDS, labels=[[0, 2]] * 3)])
 
 
@@ -125,3 +125,10 @@ def test_derived_hard_labels_and_csv() -> None:
     assert to_csv(BINARY, binary).decode().splitlines()[1] == "s1,pos"
     labels = assemble(MULTILABEL, IDS, [_batch(IDS, proba=[[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]])])
     assert labels.hard.tolist() == [[1, 0], [0, 1], [1, 1]]
+
+
+def test_public_messages_carry_no_submission_ids() -> None:
+    with pytest.raises(InvalidPredictions) as caught:
+        assemble(BINARY, IDS, [_batch(["s1", "s2", "s3", "secret-payload"], proba=[0.1] * 4)])
+    assert "secret-payload" in str(caught.value)
+    assert caught.value.public == "1 predicted ids are not test ids"
