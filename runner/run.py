@@ -106,7 +106,9 @@ def applied_limits(bundle: Bundle, request: ResourceRequest) -> AppliedLimits:
         cpus=cpus,
         gpus=gpus,
         pids_limit=limits.PIDS_LIMIT,
-        tmpfs_bytes=limits.TMPFS_BYTES,
+        # /tmp lives in memory: cap it at half the memory limit so filling it ends in a
+        # clear "no space" for the submission, not in an out-of-memory kill.
+        tmpfs_bytes=min(limits.TMPFS_BYTES, memory // 2),
         user=limits.CONTAINER_USER,
         max_message_bytes=limits.MAX_MESSAGE_BYTES,
     )

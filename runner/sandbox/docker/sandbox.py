@@ -188,7 +188,31 @@ class DockerSandbox(Sandbox):
         return self._engine.wait(self.container_id, timeout)
 
     def kill(self) -> None:
-        self._engine.kill(self.container_id)
+        """Kill the container while draining its output: an engine whose output pipe is
+        full (a flooding submission) only reports the exit once that output is read."""
+        failure: list[BaseException] = []
+
+        def kill() -> None:
+            try:
+                self._engine.kill(self.container_id)
+            except BaseException as exc:
+                failure.append(exc)
+
+        killer = threading.Thread(
+            target=kill, name=f"airlock-kill-{self.container_id[:12]}", daemon=True
+        )
+        killer.start()
+        while killer.is_alive():
+            if not self._eof:
+                readable, _, _ = select.select([self._sock], [], [], limits.POLL_SECONDS)
+                if readable:
+                    with contextlib.suppress(OutputTooLarge):
+                        self._receive()
+                self._stdout.clear()
+            else:
+                killer.join(limits.POLL_SECONDS)
+        if failure:
+            raise failure[0]
 
     def resources(self) -> ResourceSample:
         return self._sampler.sample_now() if self._sampler.cheap else self._sampler.last()

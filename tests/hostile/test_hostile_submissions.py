@@ -1,0 +1,205 @@
+"""The hostile suite: real images that attack the sandbox, one attack per case.
+
+For every case: the attacked fold ends with the expected typed status and a one-line
+reason, the other fold of the same run is ok, nothing of the run is left behind
+(containers, volumes, networks, temporary files), and the runner process stays under
+300 MB of peak RSS, floods included."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.limits import LABEL_RUN
+from tests.helpers import REPO
+from tests.hostile.conftest import TARGET_FOLD, Listener
+
+pytestmark = pytest.mark.docker
+
+HOSTILE = REPO / "tests" / "fixtures" / "hostile"
+RSS_LIMIT_MIB = 300
+
+CASES = [
+    # (behaviour, expected status, text the full reason must contain)
+    ("probe_network", "ok", ""),
+    ("probe_files", "ok", ""),
+    ("probe_privileges", "ok", ""),
+    ("silent_handshake", "timeout", "handshake phase exceeded its 8 s limit"),
+    ("binary_stdout", "protocol_error", "stdout line is not JSON"),
+    ("oom", "oom", "more than 256 MiB of memory during fit"),
+    ("cpu_spin", "timeout", "fit phase exceeded its 15 s limit"),
+    ("fork_bomb", "timeout", "fit phase exceeded its 15 s limit"),
+    ("fill_tmp", "crashed", "exited with exit code 1 during fit"),
+    ("crash_fit", "crashed", "exited with exit code 3 during fit"),
+    ("stderr_flood", "ok", ""),
+    ("stdout_flood", "protocol_error", "longer than the 16777216-byte message limit during fit"),
+    ("long_line", "protocol_error", "longer than the 16777216-byte message limit during fit"),
+    ("exit_before_predicting", "protocol_error", "exited with code 0 during predict"),
+    ("background_process", "ok", ""),
+    ("nan", "invalid_predictions", "NaN or infinite probabilities"),
+    ("infinity", "invalid_predictions", "NaN or infinite probabilities"),
+    ("out_of_range", "invalid_predictions", "probabilities outside [0, 1]"),
+    ("duplicate_id", "invalid_predictions", "predicted more than once"),
+    ("missing_id", "invalid_predictions", "have no prediction"),
+    ("extra_id", "invalid_predictions", "are not test ids: 'sample-that-is-not-there'"),
+    ("wrong_classes", "invalid_predictions", "binary proba must be one number per id"),
+]
+
+
+def _gateway(docker_client: Any) -> str:
+    ipam = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    return ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+
+
+def _build(docker_client: Any, behaviour: str, **args: str) -> str:
+    tag = f"airlock-test/hostile-{behaviour.replace('_', '-')}:latest"
+    docker_client.images.build(
+        path=str(HOSTILE),
+        tag=tag,
+        rm=True,
+        buildargs={"BEHAVIOUR": behaviour, "TARGET_FOLD": TARGET_FOLD, **args},
+    )
+    return tag
+
+
+def _run(image: str, bundle: Path, results: Path, *extra: str) -> tuple[int, float, str, str]:
+    """`airlock run` as a real process; returns exit code, its peak RSS (MiB) and output."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "run",
+            "--image",
+            image,
+            "--bundle",
+            str(bundle),
+            "--results",
+            str(results),
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdout, stderr = process.communicate(timeout=600)
+    _, status, usage = os.wait4(process.pid, 0) if process.returncode is None else (0, 0, None)
+    del status
+    rss = usage.ru_maxrss / 1024 if usage is not None else _rss_from_children()
+    return process.returncode, rss, stdout.decode(errors="replace"), stderr.decode(errors="replace")
+
+
+def _rss_from_children() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _leftovers(docker_client: Any, run_id: str) -> list[str]:
+    found = [
+        c.name
+        for c in docker_client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
+    ]
+    found += [
+        v.name for v in docker_client.volumes.list(filters={"label": f"{LABEL_RUN}={run_id}"})
+    ]
+    found += [
+        n.name for n in docker_client.networks.list(filters={"label": f"{LABEL_RUN}={run_id}"})
+    ]
+    return found
+
+
+@pytest.mark.parametrize(("behaviour", "expected", "reason"), CASES, ids=[c[0] for c in CASES])
+def test_hostile_submission(
+    behaviour: str,
+    expected: str,
+    reason: str,
+    hostile_bundle: Path,
+    listener: Listener,
+    docker_client: Any,
+    tmp_path: Path,
+    hostile_report: list[dict[str, Any]],
+) -> None:
+    gateway = _gateway(docker_client)
+    args = {
+        "PROBE_TARGETS": f"{gateway}:{listener.port},127.0.0.1:{listener.port}",
+        "PROBE_SEALED_PATH": str((hostile_bundle / "sealed").resolve()),
+        "PROBE_OTHER_FOLD_PATH": str((hostile_bundle / "folds" / "mission_M2").resolve()),
+    }
+    image = _build(docker_client, behaviour, **args)
+    volumes_before = {v.name for v in docker_client.volumes.list()}
+    networks_before = {n.name for n in docker_client.networks.list()}
+    code, rss, stdout, stderr = _run(image, hostile_bundle, tmp_path / "results")
+    (result_path,) = (tmp_path / "results").glob("*/*/result.json")
+    result = json.loads(result_path.read_text())
+    folds = {f["fold_id"]: f for f in result["folds"]}
+    attacked, other = folds[TARGET_FOLD], folds["mission_M2"]
+    hostile_report.append(
+        {
+            "case": behaviour,
+            "fold": TARGET_FOLD,
+            "expected": expected,
+            "status": attacked["status"],
+            "other": other["status"],
+            "rss_mib": rss,
+            "reason": attacked["reason"] or "-",
+        }
+    )
+    assert attacked["status"] == expected, (attacked["reason"], stderr[-2000:])
+    assert reason in attacked["reason"]
+    assert "\n" not in attacked["reason"]
+    assert other["status"] == "ok", other["reason"]
+    assert code == (0 if expected == "ok" else 1), stderr[-2000:]
+    assert "Traceback" not in stdout + stderr
+    assert _leftovers(docker_client, result["provenance"]["run_id"]) == []
+    assert {v.name for v in docker_client.volumes.list()} == volumes_before
+    assert {n.name for n in docker_client.networks.list()} == networks_before
+    assert not [p for p in (tmp_path / "results").rglob("*") if p.name.endswith(".tmp")]
+    assert rss < RSS_LIMIT_MIB, f"runner peak RSS {rss:.0f} MiB"
+    log = result_path.parent / attacked["log_file"] if attacked.get("log_file") else None
+    probe = _probe(log)
+    if behaviour == "probe_network":
+        assert probe["interfaces"] == ["lo"]
+        # UDP to 127.0.0.1 "succeeds" into the container's own loopback (nothing there); every
+        # other attempt fails outright, and nothing reaches the host's listeners either way.
+        escaping = {
+            k: v
+            for k, v in probe.items()
+            if k not in ("interfaces", f"udp 127.0.0.1:{listener.port}")
+        }
+        assert all(v.startswith("failed") for v in escaping.values()), probe
+        assert probe["raw_socket"] == "failed: PermissionError"
+        assert listener.seen == []
+    elif behaviour == "probe_files":
+        assert probe["data_files"] == ["/airlock/train/X.csv", "/airlock/train/y.csv"]
+        assert probe["sealed_path_exists"] is False
+        assert probe["other_fold_exists"] is False
+        assert probe["docker_socket"] == []
+        assert probe["write_train"].startswith("failed")
+        assert probe["write_root"].startswith("failed")
+        assert probe["write_tmp"].startswith("succeeded")
+    elif behaviour == "probe_privileges":
+        assert (probe["uid"], probe["euid"]) == (10001, 10001)
+        assert probe["no_new_privs"] == "1"
+        assert int(probe["cap_eff"], 16) == 0
+        assert int(probe["cap_bnd"], 16) == 0
+        assert probe["setuid_mount_exit"] != 0
+    elif behaviour == "stderr_flood":
+        assert attacked["log_bytes"] >= 2 * 2**30
+        assert log is not None and log.stat().st_size < 2 * 2**20  # kept: head and tail, 1 MiB
+
+
+def _probe(log: Path | None) -> dict[str, Any]:
+    if log is None or not log.is_file():
+        return {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("AIRLOCK_PROBE "):
+            return dict(json.loads(line.removeprefix("AIRLOCK_PROBE ")))
+    return {}
