@@ -203,3 +203,89 @@ def _probe(log: Path | None) -> dict[str, Any]:
         if line.startswith("AIRLOCK_PROBE "):
             return dict(json.loads(line.removeprefix("AIRLOCK_PROBE ")))
     return {}
+
+
+SEALED_CASES = [
+    ("exfil_stdout", "protocol_error", "stdout line is not JSON (during handshake)"),
+    ("exfil_error", "crashed", "the submission reported an error during fit (message withheld)"),
+    ("exfil_ids", "invalid_predictions", "1 predicted ids are not test ids"),
+]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected", "public_reason"), SEALED_CASES, ids=[c[0] for c in SEALED_CASES]
+)
+def test_sealed_mode_lets_nothing_the_submission_wrote_out(
+    behaviour: str,
+    expected: str,
+    public_reason: str,
+    hostile_bundle: Path,
+    docker_client: Any,
+    tmp_path: Path,
+    hostile_report: list[dict[str, Any]],
+) -> None:
+    """The submission reads its training data and tries to smuggle it out through stdout
+    junk, its own error message, prediction ids, its name and stderr. In sealed mode the
+    result (what participants see) and the console hold none of it; the organizer's log does."""
+    image = _build(docker_client, behaviour)
+    train = (hostile_bundle / "folds" / TARGET_FOLD / "train" / "X.csv").read_text().splitlines()[1]
+    token = "SECRET[" + train.strip()[:60] + "]"
+    code, rss, stdout, stderr = _run(image, hostile_bundle, tmp_path / "results", "--sealed-mode")
+    (result_path,) = (tmp_path / "results").glob("*/*/result.json")
+    text = result_path.read_text()
+    result = json.loads(text)
+    attacked = next(f for f in result["folds"] if f["fold_id"] == TARGET_FOLD)
+    hostile_report.append(
+        {
+            "case": f"{behaviour} (sealed mode)",
+            "fold": TARGET_FOLD,
+            "expected": expected,
+            "status": attacked["status"],
+            "other": next(f["status"] for f in result["folds"] if f["fold_id"] != TARGET_FOLD),
+            "rss_mib": rss,
+            "reason": attacked["reason"],
+        }
+    )
+    assert attacked["status"] == expected
+    assert attacked["reason"] == public_reason
+    assert attacked["log_tail"] == []
+    assert attacked["submission_name"] is None
+    assert token[:20] not in text
+    assert token[:20] not in stdout + stderr
+    assert result["provenance"]["log_policy"] == "sealed"
+    assert code == 1
+    if behaviour != "exfil_stdout":  # the organizer keeps what the submission wrote to stderr
+        assert token in (result_path.parent / attacked["log_file"]).read_text()
+
+
+def test_gpu_request_is_refused_before_anything_starts(
+    hostile_bundle: Path, docker_client: Any, tmp_path: Path, hostile_report: list[dict[str, Any]]
+) -> None:
+    if "nvidia" in (docker_client.info().get("Runtimes") or {}):
+        pytest.skip("this engine has the nvidia runtime; the refusal cannot be shown here")
+    from tests.helpers import bundle_variant
+
+    bundle = bundle_variant(
+        "synth-lomo-highdim",
+        tmp_path,
+        folds=["mission_M1"],
+        resources={"memory": "256MiB", "cpus": 1.0, "gpus": 1},
+    )
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    code, rss, _stdout, stderr = _run(_build(docker_client, "noop"), bundle, tmp_path / "results")
+    hostile_report.append(
+        {
+            "case": "gpu_request (bundle asks for 1 GPU)",
+            "fold": "-",
+            "expected": "refused (exit 3)",
+            "status": f"exit {code}",
+            "other": "-",
+            "rss_mib": rss,
+            "reason": stderr.strip().splitlines()[-1],
+        }
+    )
+    assert code == 3
+    assert "no 'nvidia' runtime" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert {c.id for c in docker_client.containers.list(all=True)} == before
+    assert not (tmp_path / "results").exists()
