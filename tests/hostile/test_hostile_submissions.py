@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,8 @@ def _build(docker_client: Any, behaviour: str, **args: str) -> str:
 
 
 def _run(image: str, bundle: Path, results: Path, *extra: str) -> tuple[int, float, str, str]:
-    """`airlock run` as a real process; returns exit code, its peak RSS (MiB) and output."""
+    """`airlock run` as a real process; returns its exit code, its own peak RSS in MiB
+    (from wait4, so for this process alone) and its output."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -89,17 +91,23 @@ def _run(image: str, bundle: Path, results: Path, *extra: str) -> tuple[int, flo
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    stdout, stderr = process.communicate(timeout=600)
-    _, status, usage = os.wait4(process.pid, 0) if process.returncode is None else (0, 0, None)
-    del status
-    rss = usage.ru_maxrss / 1024 if usage is not None else _rss_from_children()
-    return process.returncode, rss, stdout.decode(errors="replace"), stderr.decode(errors="replace")
-
-
-def _rss_from_children() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    captured: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda: captured.__setitem__("out", process.stdout.read())),  # type: ignore[union-attr]
+        threading.Thread(target=lambda: captured.__setitem__("err", process.stderr.read())),  # type: ignore[union-attr]
+    ]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    return (
+        process.returncode,
+        usage.ru_maxrss / 1024,
+        captured["out"].decode(errors="replace"),
+        captured["err"].decode(errors="replace"),
+    )
 
 
 def _leftovers(docker_client: Any, run_id: str) -> list[str]:
