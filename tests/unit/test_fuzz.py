@@ -138,7 +138,7 @@ def test_genelab_submissions_never_crash(tmp_path: Path, document: Any) -> None:
 
 
 @settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     target=st.sampled_from(["bundle.yaml", "MANIFEST.sha256", "folds/crew_C1/train/X.csv", "folds/crew_C1/train/y.csv",
