@@ -246,6 +246,7 @@ class SuiteRunner:
         for plan in plans:
             folds = [reports[(plan.bundle.spec.id, fold.id)] for fold in plan.bundle.folds]
             stored.append(self._store_bundle(plan, folds, run_id, engine, started_at))
+        self._store.finish()
         return stored
 
     def _stored_fold(self, plan: _Plan, fold_id: str) -> FoldReport | None:

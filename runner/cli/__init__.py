@@ -23,6 +23,7 @@ app.add_typer(bundle_commands.app, name="bundle")
 app.add_typer(results_commands.app, name="results")
 app.add_typer(score_commands.app, name="score")
 run_commands.register(app)
+app.command("publish")(results_commands.publish)
 
 
 def main() -> None:

@@ -14,16 +14,18 @@ app = typer.Typer(help="Read stored results.", no_args_is_help=True)
 
 @app.command("table")
 def table(
-    results: Annotated[Path, typer.Option(help="Results directory.")] = Path("results"),
+    results: Annotated[
+        str, typer.Option(help="Result store: a directory or s3://bucket/prefix.")
+    ] = "results",
 ) -> None:
     """Compare submissions: one row per bundle, one column per image (primary metric mean ± sd)."""
     from rich.table import Table
 
     from runner.results.model import SubmissionResult
-    from runner.results.store import LocalResultStore
+    from runner.results.store import store_at
 
     with user_errors():
-        found = LocalResultStore(results).results()
+        found = store_at(results).results()
     if not found:
         raise fail(f"no results in {results}", EXIT_USAGE)
     images = sorted({r.provenance.image_ref for r in found})
@@ -50,7 +52,9 @@ def table(
 
 @app.command("baselines")
 def baselines(
-    results: Annotated[Path, typer.Option(help="Results directory of the baseline runs.")],
+    results: Annotated[
+        str, typer.Option(help="Result store of the baseline runs (directory or s3://).")
+    ],
     out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path("docs/baselines.md"),
     spaceomicsbench: Annotated[
         Path | None,
@@ -61,12 +65,29 @@ def baselines(
     ] = None,
 ) -> None:
     """Write the published-vs-Airlock baseline comparison (docs/baselines.md)."""
-    from runner.results.store import LocalResultStore
+    from runner.results.store import store_at
     from runner.suites.report import baselines_markdown
 
     with user_errors():
-        found = LocalResultStore(results).results()
+        found = store_at(results).results()
     if not found:
         raise fail(f"no results in {results}", EXIT_USAGE)
     out.write_text(baselines_markdown(found, spaceomicsbench, genelab))
     typer.echo(f"wrote {out} ({len(found)} results)")
+
+
+def publish(
+    local: Annotated[Path, typer.Argument(help="A local result store (what a run kept).")],
+    to: Annotated[
+        str, typer.Option("--to", help="The store to publish to, e.g. s3://bucket/prefix.")
+    ],
+) -> None:
+    """Publish a local result store, each result.json after its other files (idempotent)."""
+    from runner.results.store import LocalResultStore, store_at
+    from runner.results.store import publish as copy
+
+    if not local.is_dir():
+        raise fail(f"{local}: not a directory", EXIT_USAGE)
+    with user_errors():
+        count = copy(LocalResultStore(local), store_at(to))
+    typer.echo(f"published {count} file(s) from {local} to {to}")

@@ -30,7 +30,17 @@ def run(
             "DIR/<bundle id>/<fold>/y.csv with several bundles. Default: <bundle>/sealed."
         ),
     ] = None,
-    results: Annotated[Path, typer.Option(help="Results directory.")] = Path("results"),
+    results: Annotated[
+        str,
+        typer.Option(
+            help="Result store: a directory, or s3://bucket/prefix (endpoint and credentials "
+            "from the usual AWS environment)."
+        ),
+    ] = "results",
+    local_copy: Annotated[
+        Path | None,
+        typer.Option(help="With an s3:// store: where the local copy goes (default: results/)."),
+    ] = None,
     jobs: Annotated[int, typer.Option(help="Folds run at the same time.")] = 1,
     memory: Annotated[
         str | None, typer.Option(help="Ask for less memory than the bundle allows, e.g. 512MiB.")
@@ -66,7 +76,7 @@ def run(
     """
 
     from runner.cli.progress import ProgressListener, summary_table
-    from runner.results.store import LocalResultStore
+    from runner.results.store import open_store
     from runner.run import ResourceRequest, RunRequest, SuiteRunner
     from runner.sandbox.docker.sandbox import DockerProvider
     from runner.verdict import Status
@@ -85,7 +95,7 @@ def run(
             force=force,
         )
         with ProgressListener(console) as listener:
-            stored = SuiteRunner(provider, LocalResultStore(results), listener).run(request)
+            stored = SuiteRunner(provider, open_store(results, local_copy), listener).run(request)
     output_console().print(summary_table(stored))
     reused = sum(1 for item in stored for fold in item.result.folds if fold.reused_from)
     if reused:

@@ -50,12 +50,35 @@ class ResultStore(ABC):
     def results(self) -> list[SubmissionResult]:
         """Every complete result in the store."""
 
+    def finish(self) -> None:  # noqa: B027 - optional hook, most stores fail at once
+        """Called once a run has stored everything; raises StoreError if anything was lost
+        on the way (nothing to do for stores that fail at once)."""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
 
 class LocalResultStore(ResultStore):
     """A directory on this machine."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def files(self) -> list[tuple[str, str, Path]]:
+        """(key, name, path) of every stored file, result.json of each key last."""
+        found = []
+        for path in sorted(
+            p for p in self.root.rglob("*") if p.is_file() and not p.name.endswith(".tmp")
+        ):
+            parts = path.relative_to(self.root).parts
+            if len(parts) < 3:
+                continue
+            key, name = "/".join(parts[:2]), "/".join(parts[2:])
+            found.append((key, name, path))
+        return sorted(found, key=lambda item: (item[0], item[1] == RESULT_NAME, item[1]))
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
@@ -103,3 +126,90 @@ class LocalResultStore(ResultStore):
                     f"{path}: not a valid Airlock result ({str(exc).splitlines()[0]})"
                 ) from exc
         return found
+
+
+class PublishingStore(ResultStore):
+    """Writes everything to a local copy first, then publishes it to a remote store.
+
+    If publishing fails for good (after the remote store's own retries), the run goes on
+    writing locally and :meth:`finish` raises a StoreError that says where the local copy
+    is and how to publish it again: nothing is lost, nothing partial looks complete.
+    """
+
+    def __init__(self, local: LocalResultStore, remote: ResultStore) -> None:
+        self.local = local
+        self.remote = remote
+        self.failure: StoreError | None = None
+
+    def describe(self) -> str:
+        return f"{self.remote.describe()} (local copy: {self.local.describe()})"
+
+    def _publish(self, action: str, *args: object) -> str | None:
+        if self.failure is not None:
+            return None
+        try:
+            return str(getattr(self.remote, action)(*args))
+        except StoreError as exc:
+            self.failure = exc
+            return None
+
+    def put_artifact(self, key: str, name: str, data: bytes) -> str:
+        where = self.local.put_artifact(key, name, data)
+        return self._publish("put_artifact", key, name, data) or where
+
+    def get_artifact(self, key: str, name: str) -> bytes | None:
+        found = self.local.get_artifact(key, name)
+        if found is None and self.failure is None:
+            try:
+                found = self.remote.get_artifact(key, name)
+            except StoreError as exc:
+                self.failure = exc
+        return found
+
+    def put_result(self, key: str, result: SubmissionResult) -> str:
+        where = self.local.put_result(key, result)
+        return self._publish("put_result", key, result) or where
+
+    def results(self) -> list[SubmissionResult]:
+        return self.remote.results()
+
+    def finish(self) -> None:
+        if self.failure is not None:
+            raise StoreError(
+                f"publishing to {self.remote.describe()} failed ({self.failure}); every result is "
+                f"kept in {self.local.describe()}; publish it again with: "
+                f"airlock publish {self.local.describe()} --to {self.remote.describe()}"
+            )
+
+
+def publish(local: LocalResultStore, remote: ResultStore) -> int:
+    """Copy a local store to a remote one, each key's result.json last; returns the count."""
+    count = 0
+    for key, name, path in local.files():
+        data = path.read_bytes()
+        if name == RESULT_NAME:
+            remote.put_result(key, SubmissionResult.model_validate_json(data))
+        else:
+            remote.put_artifact(key, name, data)
+        count += 1
+    return count
+
+
+def store_at(uri: str) -> ResultStore:
+    """The store a URI names: a directory, or ``s3://bucket/prefix``."""
+    if uri.startswith("s3://"):
+        from runner.results.s3 import S3ResultStore
+
+        return S3ResultStore(uri)
+    if "://" in uri:
+        raise StoreError(f"{uri}: unsupported result store; use a directory or s3://bucket/prefix")
+    return LocalResultStore(Path(uri))
+
+
+def open_store(uri: str, local_copy: Path | None = None) -> ResultStore:
+    """The store a run writes to: a directory as is; a remote store through a local copy
+    (``results/`` unless given), so a publication failure loses nothing."""
+    store = store_at(uri)
+    if isinstance(store, LocalResultStore):
+        return store
+    return PublishingStore(LocalResultStore(local_copy or Path("results")), store)

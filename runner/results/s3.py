@@ -1,0 +1,124 @@
+"""S3-compatible object storage for results (AWS S3, MinIO, Ceph...), through boto3.
+
+Keys mirror the local layout under ``s3://bucket/prefix/``. Objects are written data
+first and ``result.json`` last, and a listing counts only results whose ``result.json``
+exists, so readers never see a partial result. Transient errors (5xx, throttling,
+connection resets, timeouts) are retried by botocore's standard mode with backoff and a
+bounded budget; what still fails is a StoreError (reported as ``infra_error``).
+
+Endpoint, region and credentials come from the usual AWS environment and config files
+(``AWS_ENDPOINT_URL``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ACCESS_KEY_ID``...).
+``AIRLOCK_S3_ATTEMPTS`` and ``AIRLOCK_S3_TIMEOUT`` tune the retry budget and timeouts.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from runner.errors import StoreError
+from runner.results.model import SubmissionResult
+from runner.results.store import RESULT_NAME, ResultStore
+
+DEFAULT_ATTEMPTS = 5
+DEFAULT_TIMEOUT = 20.0
+
+
+def parse_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> (bucket, "some/prefix")."""
+    rest = uri.removeprefix("s3://")
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise StoreError(f"{uri}: expected s3://bucket[/prefix]")
+    return bucket, prefix.strip("/")
+
+
+class S3ResultStore(ResultStore):
+    """Results in a bucket (optionally under a prefix)."""
+
+    def __init__(self, uri: str, client: Any | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self.bucket, self.prefix = parse_uri(uri)
+        self._client = client or _client()
+
+    def describe(self) -> str:
+        return self.uri
+
+    def _key(self, key: str, name: str) -> str:
+        return "/".join(part for part in (self.prefix, key, name) if part)
+
+    def _call(self, action: str, target: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self._client, action)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if action == "get_object" and code in ("NoSuchKey", "404"):
+                return None
+            raise StoreError(f"s3://{self.bucket}/{target}: {code or exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"s3://{self.bucket}/{target}: {exc}") from exc
+
+    def put_artifact(self, key: str, name: str, data: bytes) -> str:
+        target = self._key(key, name)
+        self._call("put_object", target, Bucket=self.bucket, Key=target, Body=data)
+        return f"s3://{self.bucket}/{target}"
+
+    def get_artifact(self, key: str, name: str) -> bytes | None:
+        target = self._key(key, name)
+        response = self._call("get_object", target, Bucket=self.bucket, Key=target)
+        if response is None:
+            return None
+        body: bytes = response["Body"].read()
+        return body
+
+    def put_result(self, key: str, result: SubmissionResult) -> str:
+        data = result.model_dump_json(indent=2, by_alias=True).encode() + b"\n"
+        return self.put_artifact(key, RESULT_NAME, data)
+
+    def result_keys(self) -> list[str]:
+        """Object keys of every complete result (``.../result.json``)."""
+        keys = []
+        token: str | None = None
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list_objects_v2", prefix or "/", **kwargs)
+            keys += [
+                o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(f"/{RESULT_NAME}")
+            ]
+            if not page.get("IsTruncated"):
+                return sorted(keys)
+            token = page.get("NextContinuationToken")
+
+    def results(self) -> list[SubmissionResult]:
+        found = []
+        for key in self.result_keys():
+            response = self._call("get_object", key, Bucket=self.bucket, Key=key)
+            if response is None:
+                continue  # removed between listing and reading
+            try:
+                found.append(SubmissionResult.model_validate_json(response["Body"].read()))
+            except ValueError as exc:
+                reason = str(exc).splitlines()[0]
+                raise StoreError(
+                    f"s3://{self.bucket}/{key}: not a valid Airlock result ({reason})"
+                ) from exc
+        return found
+
+
+def _client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    attempts = int(os.environ.get("AIRLOCK_S3_ATTEMPTS", DEFAULT_ATTEMPTS))
+    timeout = float(os.environ.get("AIRLOCK_S3_TIMEOUT", DEFAULT_TIMEOUT))
+    config = Config(
+        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=timeout,
+        read_timeout=timeout,
+    )
+    return boto3.client("s3", config=config)
