@@ -44,6 +44,8 @@ class RunRequest:
     sealed: Path | None = None
     jobs: int = 1
     resources: ResourceRequest = field(default_factory=ResourceRequest)
+    team: str = ""
+    """Who submits; defaults to the image's repository name."""
     sealed_mode: bool = False
     force: bool = False
     """Run every fold again even when a stored result could be reused."""
@@ -114,6 +116,12 @@ def applied_limits(bundle: Bundle, request: ResourceRequest) -> AppliedLimits:
     )
 
 
+def team_of(image_ref: str) -> str:
+    """The default team: the image's repository name (``org/model:tag`` -> ``org/model``)."""
+    name = image_ref.split("@", 1)[0]
+    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+
+
 def _sealed_dir_for(bundle_dir: Path, bundle_id: str, sealed: Path | None, several: bool) -> Path:
     if sealed is None:
         return bundle_dir / manifest.SEALED_DIR_NAME
@@ -175,6 +183,7 @@ class _Plan:
     applied: AppliedLimits
     image: ImageInfo
     policy: LogPolicy
+    team: str
 
     @property
     def key(self) -> str:
@@ -212,7 +221,7 @@ class SuiteRunner:
         bundles = load_for_run(request.bundles, request.sealed)
         policy = LogPolicy.of(request.sealed_mode, request.log_lines)
         plans = [
-            _Plan(bundle, applied, image, policy)
+            _Plan(bundle, applied, image, policy, request.team or team_of(request.image))
             for bundle in bundles
             for applied in [applied_limits(bundle, request.resources)]
         ]
@@ -364,6 +373,12 @@ class SuiteRunner:
                 started_at=started_at,
                 finished_at=datetime.now(UTC),
                 limits=applied,
+                team=plan.team,
+                benchmark=(
+                    {"suite": b.suite, "task_id": b.task_id, "variant": b.variant}
+                    if (b := spec.benchmark) is not None
+                    else None
+                ),
                 log_policy="sealed" if plan.policy.sealed else "dry-run",
                 participant_log_lines=plan.policy.tail_lines,
             ),

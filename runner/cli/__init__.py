@@ -24,6 +24,7 @@ app.add_typer(results_commands.app, name="results")
 app.add_typer(score_commands.app, name="score")
 run_commands.register(app)
 app.command("publish")(results_commands.publish)
+app.command("leaderboard")(results_commands.leaderboard)
 
 
 def main() -> None:

@@ -91,3 +91,35 @@ def publish(
     with user_errors():
         count = copy(LocalResultStore(local), store_at(to))
     typer.echo(f"published {count} file(s) from {local} to {to}")
+
+
+def leaderboard(
+    results: Annotated[str, typer.Option(help="Result store: a directory or s3://bucket/prefix.")],
+    out: Annotated[Path, typer.Option(help="Directory for leaderboard.md, .csv and .html.")],
+    per_team: Annotated[
+        str, typer.Option(help="Which submission of a team is shown: best or latest.")
+    ] = "best",
+) -> None:
+    """Rank every complete result by the hosted benchmark's rules; write md, csv and html."""
+    from runner.leaderboard import render
+    from runner.leaderboard.ranking import build_boards
+    from runner.results.store import store_at
+
+    if per_team not in ("best", "latest"):
+        raise fail(f"--per-team {per_team!r}: use best or latest", EXIT_USAGE)
+    with user_errors():
+        found = store_at(results).results()
+    if not found:
+        raise fail(f"no complete results in {results}", EXIT_USAGE)
+    boards = build_boards(found, per_team)  # type: ignore[arg-type]
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        ("leaderboard.md", render.markdown(boards)),
+        ("leaderboard.csv", render.csv_text(boards)),
+        ("leaderboard.html", render.html_page(boards)),
+    ):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
+    rows = sum(len(b.rows) for b in boards)
+    typer.echo(f"wrote {out}/leaderboard.{{md,csv,html}}: {len(boards)} board(s), {rows} row(s)")

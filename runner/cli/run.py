@@ -65,6 +65,10 @@ def run(
             min=0, help="stderr lines shown per failed fold (default: 0 sealed, 20 dry run)."
         ),
     ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(help="Team name for leaderboards (default: the image's repository)."),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Run every fold again instead of reusing stored ones.")
     ] = False,
@@ -93,6 +97,7 @@ def run(
             sealed_mode=sealed_mode,
             log_lines=log_lines,
             force=force,
+            team=team or "",
         )
         with ProgressListener(console) as listener:
             stored = SuiteRunner(provider, open_store(results, local_copy), listener).run(request)

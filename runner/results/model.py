@@ -117,6 +117,11 @@ class Provenance(_Model):
     started_at: datetime
     finished_at: datetime
     limits: AppliedLimits
+    team: str = Field(default="", description="Who submitted (airlock run --team).")
+    benchmark: dict[str, str] | None = Field(
+        default=None,
+        description="The hosted benchmark task of the bundle (suite, task_id, variant).",
+    )
     log_policy: Literal["dry-run", "sealed"] = "dry-run"
     participant_log_lines: int = Field(
         default=0, description="stderr lines of a failed fold shown in this result."
@@ -156,6 +161,7 @@ class GenelabSummary(_Model):
     mean_auroc: float | None
     std_auroc: float | None
     mean_ci_lower: float | None
+    mean_ci_upper: float | None = None
     overall_auroc_pooled: float | None
     overall_ci_lower: float | None
     overall_ci_upper: float | None

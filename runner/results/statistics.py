@@ -108,6 +108,7 @@ def _genelab(
         np.concatenate([s for _, (_, s) in pairs]),
         n_bootstrap,
     )
+    uppers = [u.ci_upper for u in units if u.auroc is not None and u.ci_upper is not None]
     benchmark = spec.benchmark
     is_genelab_a = (
         benchmark is not None and benchmark.suite == "genelab" and not benchmark.category_b
@@ -116,6 +117,7 @@ def _genelab(
         mean_auroc=summary.mean_auroc,
         std_auroc=summary.std_auroc,
         mean_ci_lower=_finite(summary.mean_ci_lower),
+        mean_ci_upper=_finite(float(np.mean(uppers))) if uppers else None,
         overall_auroc_pooled=summary.overall_auroc_pooled,
         overall_ci_lower=_finite(summary.overall_ci_lower),
         overall_ci_upper=_finite(summary.overall_ci_upper),

@@ -1,0 +1,1 @@
+"""Leaderboards: ``ranking`` decides who is where (pure), ``render`` writes md/csv/html."""

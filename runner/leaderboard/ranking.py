@@ -1,0 +1,282 @@
+"""Ranking submissions by the hosted benchmark's own rules (pure; no I/O).
+
+One board per benchmark found in the store: SpaceOmicsBench (normalized scores against the
+published random references, category means, composite without E2/E3), GeneLab (per-task
+mean AUROC with its CI, p and GO/NO-GO; no GO/NO-GO for cross-mission pairs; ranked by the
+mean of task AUROCs), and the other bundles (mean primary metric; ranked by its mean).
+
+A submission ranks in three tiers: every task scored, then some task failed or undefined,
+then nothing scored. Within a tier the composite decides. So a failed or undefined entry
+ranks below every real score, never above.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+
+from runner.results.model import SubmissionResult
+from runner.scoring import spaceomics
+from runner.scoring.metrics import METRICS
+from runner.verdict import Status
+
+Suite = Literal["spaceomicsbench", "genelab", "other"]
+SUITE_TITLES = {
+    "spaceomicsbench": "SpaceOmicsBench v2.1",
+    "genelab": "GeneLab benchmark",
+    "other": "Other bundles",
+}
+RULES = {
+    "spaceomicsbench": "composite = mean over categories of the mean normalized score "
+    "max(0, (s - r) / (1 - r)) of their tasks (E2, E3 excluded)",
+    "genelab": "composite = mean over tasks of the mean fold AUROC",
+    "other": "composite = mean over bundles of the primary metric's mean over folds",
+}
+
+
+@dataclass
+class Entry:
+    """One submission on one task."""
+
+    bundle_id: str
+    task: str
+    metric: str
+    status: Literal["scored", "failed", "undefined"]
+    score: float | None
+    mean: float | None
+    sd: float | None
+    low: float | None
+    high: float | None
+    reason: str = ""
+    perm_p: float | None = None
+    go_nogo: bool | None = None
+    fit_seconds: float | None = None
+    predict_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+
+
+@dataclass
+class Row:
+    team: str
+    image_ref: str
+    image_id: str
+    finished_at: datetime
+    entries: dict[str, Entry] = field(default_factory=dict)
+    composite: float | None = None
+    categories: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tier(self) -> int:
+        statuses = {e.status for e in self.entries.values()}
+        if self.composite is None or statuses == {"failed"} or "scored" not in statuses:
+            return 2
+        return 0 if statuses == {"scored"} else 1
+
+    def resource(self, attribute: str) -> float | None:
+        values = [
+            getattr(e, attribute)
+            for e in self.entries.values()
+            if getattr(e, attribute) is not None
+        ]
+        return (
+            float(sum(values))
+            if attribute != "peak_memory_bytes"
+            else (float(max(values)) if values else None)
+        )
+
+
+@dataclass
+class Board:
+    suite: Suite
+    title: str
+    rule: str
+    tasks: list[tuple[str, str, str]]
+    """(bundle id, task label, metric shown)."""
+    rows: list[Row]
+
+
+def suite_of(result: SubmissionResult) -> Suite:
+    benchmark = result.provenance.benchmark
+    suite = (benchmark or {}).get("suite") or (
+        "spaceomicsbench" if result.provenance.bundle_id.startswith("spaceomicsbench-")
+        else "genelab" if result.provenance.bundle_id.startswith("genelab-")
+        else "other"
+    )  # fmt: skip
+    return suite if suite in ("spaceomicsbench", "genelab") else "other"  # type: ignore[return-value]
+
+
+def benchmark_of(result: SubmissionResult) -> tuple[str, str]:
+    """(task id, variant) of a benchmark bundle, from provenance or from our bundle ids."""
+    benchmark = result.provenance.benchmark or {}
+    if benchmark.get("task_id"):
+        return benchmark["task_id"], benchmark.get("variant", "")
+    bundle = result.provenance.bundle_id
+    if bundle.startswith("spaceomicsbench-"):  # spaceomicsbench-v2.1-F4@corrected
+        task, _, variant = bundle.rsplit("-", 1)[-1].partition("@")
+        if variant == "" and "@" in bundle:
+            task, variant = bundle.split("-v2.1-", 1)[-1].split("@", 1)
+        return task, variant
+    if bundle.startswith("genelab-"):  # genelab-A4-thymus-pathway-hallmark
+        parts = bundle.split("-")
+        return parts[1], "-".join(parts[3:])
+    return bundle, ""
+
+
+def _task_label(result: SubmissionResult) -> str:
+    return benchmark_of(result)[0]
+
+
+def _phase_total(result: SubmissionResult, phase: str) -> float | None:
+    values = [
+        f.resources.phases[phase].wall_seconds for f in result.folds if phase in f.resources.phases
+    ]
+    return float(sum(values)) if values else None
+
+
+def entry_of(result: SubmissionResult, suite: Suite) -> Entry:
+    agg = result.aggregate
+    metric = result.primary_metric
+    summary = result.statistics.metrics.get(metric)
+    failed = [f for f in result.folds if f.status is not Status.OK]
+    peaks = [f.resources.peak_memory_bytes for f in result.folds if f.resources.peak_memory_bytes]
+    make = functools.partial(
+        Entry,
+        bundle_id=result.provenance.bundle_id,
+        task=_task_label(result),
+        metric=metric,
+        fit_seconds=_phase_total(result, "fit"),
+        predict_seconds=_phase_total(result, "predict"),
+        peak_memory_bytes=max(peaks) if peaks else None,
+    )
+    if failed:
+        reasons = sorted({f"{f.status}" for f in failed})
+        return make(
+            status="failed", score=None, mean=agg.mean, sd=agg.sd, low=None, high=None,
+            reason=f"{len(failed)} of {len(result.folds)} folds {', '.join(reasons)}",
+        )  # fmt: skip
+    if agg.mean is None or agg.undefined_folds:
+        return make(
+            status="undefined", score=None, mean=agg.mean, sd=agg.sd, low=None, high=None,
+            reason=f"{metric} undefined on {len(agg.undefined_folds) or len(result.folds)} fold(s)",
+        )  # fmt: skip
+    mean, sd = agg.mean, agg.sd or 0.0
+    low, high = mean - sd, mean + sd
+    genelab = result.statistics.genelab
+    perm_p = go = None
+    if genelab is not None and metric == "auroc":
+        low = genelab.mean_ci_lower if genelab.mean_ci_lower is not None else low
+        high = genelab.mean_ci_upper if genelab.mean_ci_upper is not None else high
+        perm_p, go = genelab.mean_perm_p, genelab.go_nogo
+    higher = METRICS[metric].higher_is_better if metric in METRICS else True
+    if suite == "spaceomicsbench":
+        score = result.statistics.normalized_score
+        if score is None and summary is not None and result.statistics.random_reference is not None:
+            score = spaceomics.normalized_score(summary.mean, result.statistics.random_reference)
+        score = score if score is not None else mean
+    else:
+        score = mean if higher else -mean
+    return make(status="scored", score=score, mean=mean, sd=agg.sd, low=low, high=high,
+                 perm_p=perm_p, go_nogo=go)  # fmt: skip
+
+
+def _composite(row: Row, suite: Suite) -> None:
+    scored = {
+        e.task: e.score
+        for e in row.entries.values()
+        if e.status == "scored" and e.score is not None
+    }
+    if not scored:
+        row.composite = None
+        return
+    if suite == "spaceomicsbench":
+        summary = spaceomics.composite({task: float(v) for task, v in scored.items()})
+        row.categories = summary["categories"]
+        row.composite = summary["composite"]
+        if row.composite is None:  # only excluded tasks (E2/E3): fall back to their mean
+            row.composite = float(np.mean(list(scored.values())))
+    else:
+        row.composite = float(np.mean(list(scored.values())))
+
+
+def build_boards(
+    results: list[SubmissionResult], per_team: Literal["best", "latest"] = "best"
+) -> list[Board]:
+    """One board per benchmark; one row per team (its best or its latest submission)."""
+    by_board: dict[tuple[Suite, str], dict[str, Row]] = {}
+    tasks: dict[tuple[Suite, str], dict[str, tuple[str, str, str]]] = {}
+    for result in sorted(results, key=lambda r: r.provenance.finished_at):
+        suite = suite_of(result)
+        board_key = (suite, benchmark_of(result)[1] if suite != "other" else "")
+        provenance = result.provenance
+        submissions = by_board.setdefault(board_key, {})
+        row = submissions.get(provenance.image_id)
+        if row is None:
+            row = submissions[provenance.image_id] = Row(
+                team=provenance.team or provenance.image_ref,
+                image_ref=provenance.image_ref,
+                image_id=provenance.image_id,
+                finished_at=provenance.finished_at,
+                provenance={
+                    "image id": provenance.image_id,
+                    "runner": provenance.runner_version,
+                    "libraries": provenance.image_labels.get("io.airlock.versions", ""),
+                },
+            )
+        row.finished_at = max(row.finished_at, provenance.finished_at)
+        entry = entry_of(result, suite)
+        row.entries[provenance.bundle_id] = entry  # a later run of the same image replaces
+        row.provenance[f"bundle {entry.task}"] = (
+            f"{provenance.bundle_hash[:19]}, run {provenance.run_id}"
+        )
+        tasks.setdefault(board_key, {})[provenance.bundle_id] = (
+            provenance.bundle_id,
+            entry.task,
+            entry.metric,
+        )
+    boards = []
+    order = list(SUITE_TITLES)
+    for (suite, variant), submissions in sorted(
+        by_board.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
+    ):
+        rows = list(submissions.values())
+        for row in rows:
+            _composite(row, suite)
+        boards.append(
+            Board(
+                suite=suite,
+                title=SUITE_TITLES[suite] + (f" ({variant})" if variant else ""),
+                rule=RULES[suite],
+                tasks=sorted(tasks[(suite, variant)].values(), key=lambda t: t[1]),
+                rows=rank(one_per_team(rows, per_team)),
+            )
+        )
+    return boards
+
+
+def one_per_team(rows: list[Row], per_team: Literal["best", "latest"]) -> list[Row]:
+    chosen: dict[str, Row] = {}
+    for row in rows:
+        current = chosen.get(row.team)
+        newer = current is not None and row.finished_at > current.finished_at
+        better = current is not None and sort_key(row) < sort_key(current)
+        if current is None or (newer if per_team == "latest" else better):
+            chosen[row.team] = row
+    return list(chosen.values())
+
+
+def sort_key(row: Row) -> tuple[int, float]:
+    composite = (
+        row.composite if row.composite is not None and not math.isnan(row.composite) else -math.inf
+    )
+    return (row.tier, -composite)
+
+
+def rank(rows: list[Row]) -> list[Row]:
+    """Complete before incomplete before nothing scored; then by composite, best first."""
+    return sorted(rows, key=lambda r: (*sort_key(r), r.team))

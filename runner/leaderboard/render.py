@@ -1,0 +1,238 @@
+"""Writing boards as Markdown, CSV and one self-contained HTML page (no network requests:
+inline CSS, inline SVG charts, inline JavaScript for sorting; works from file://)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from datetime import UTC, datetime
+
+from runner.leaderboard.ranking import Board, Entry, Row
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _cell(entry: Entry | None) -> str:
+    if entry is None:
+        return "-"
+    if entry.status != "scored":
+        return f"{entry.status} ({entry.reason})"
+    text = _num(entry.score)
+    if entry.mean is not None and entry.score != entry.mean:
+        text += f" (mean {_num(entry.mean)})"
+    if entry.go_nogo is not None:
+        text += " GO" if entry.go_nogo else " NO-GO"
+    return text
+
+
+def markdown(boards: list[Board]) -> str:
+    lines = [f"# Leaderboard\n\nGenerated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.\n"]
+    for board in boards:
+        lines += [
+            f"## {board.title}",
+            "",
+            f"Ranking: {board.rule}. Failed or undefined entries rank below every score.",
+            "",
+        ]
+        header = [
+            "rank",
+            "team",
+            "composite",
+            *[t[1] for t in board.tasks],
+            "fit s",
+            "predict s",
+            "peak MiB",
+        ]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for number, row in enumerate(board.rows, start=1):
+            cells = [
+                str(number), f"{row.team} (`{row.image_id[7:19]}`)", _num(row.composite),
+                *[_cell(row.entries.get(t[0])) for t in board.tasks],
+                _num(row.resource("fit_seconds"), 1), _num(row.resource("predict_seconds"), 1),
+                _num((row.resource("peak_memory_bytes") or 0) / 2**20, 0) if row.resource("peak_memory_bytes") else "",
+            ]  # fmt: skip
+            lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def csv_text(boards: list[Board]) -> str:
+    """Long format: one line per (board, submission, task)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["board", "rank", "team", "image", "image_id", "composite", "task", "bundle_id", "metric",
+                     "status", "score", "mean", "sd", "low", "high", "perm_p", "go_nogo",
+                     "fit_seconds", "predict_seconds", "peak_memory_bytes", "reason"])  # fmt: skip
+    for board in boards:
+        for number, row in enumerate(board.rows, start=1):
+            for bundle_id, task, _ in board.tasks:
+                entry = row.entries.get(bundle_id)
+                if entry is None:
+                    continue
+                writer.writerow([
+                    board.title, number, row.team, row.image_ref, row.image_id, _num(row.composite, 6), task,
+                    bundle_id, entry.metric, entry.status, _num(entry.score, 6), _num(entry.mean, 6),
+                    _num(entry.sd, 6), _num(entry.low, 6), _num(entry.high, 6), _num(entry.perm_p, 6),
+                    "" if entry.go_nogo is None else entry.go_nogo, _num(entry.fit_seconds, 3),
+                    _num(entry.predict_seconds, 3), entry.peak_memory_bytes or "", entry.reason,
+                ])  # fmt: skip
+    return buffer.getvalue()
+
+
+_STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2430;max-width:1400px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 4px} .rule{color:#5b6472;margin:0 0 10px}
+table{border-collapse:collapse;width:100%;margin:8px 0 16px} th,td{padding:6px 8px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+th{background:#f4f6f8;cursor:pointer;user-select:none;position:sticky;top:0} th.sorted-desc::after{content:" ▼"} th.sorted-asc::after{content:" ▲"}
+td.num{text-align:right;font-variant-numeric:tabular-nums} .failed,.undefined{color:#a4303f} .go{color:#1b7f3b;font-weight:600}
+details summary{cursor:pointer;color:#2a5bd7} details dl{margin:4px 0 0;font-size:12px;color:#3b4452} dt{font-weight:600}
+.charts{display:flex;flex-wrap:wrap;gap:16px} figure{margin:0;border:1px solid #e3e6ea;border-radius:6px;padding:8px} figcaption{font-size:12px;color:#3b4452}
+"""
+
+_SCRIPT = """
+document.querySelectorAll('table.board').forEach(function(table){
+  table.querySelectorAll('th[data-col]').forEach(function(th){
+    th.addEventListener('click', function(){
+      var col = +th.dataset.col, desc = !th.classList.contains('sorted-desc');
+      table.querySelectorAll('th').forEach(function(h){h.classList.remove('sorted-desc','sorted-asc');});
+      th.classList.add(desc ? 'sorted-desc' : 'sorted-asc');
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function(a, b){
+        var x = a.cells[col].dataset.value, y = b.cells[col].dataset.value;
+        var fx = x === undefined || x === '', fy = y === undefined || y === '';
+        if (fx || fy) { return fx === fy ? 0 : (fx ? 1 : -1); }  // failed or missing: always last
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var cmp = isNaN(nx) || isNaN(ny) ? String(x).localeCompare(String(y)) : nx - ny;
+        return desc ? -cmp : cmp;
+      });
+      rows.forEach(function(r){ body.appendChild(r); });
+    });
+  });
+});
+"""
+
+
+def _td(text: str, value: float | str | None = None, css: str = "") -> str:
+    data = "" if value is None else f' data-value="{html.escape(str(value))}"'
+    klass = f' class="{css}"' if css else ""
+    return f"<td{klass}{data}>{text}</td>"
+
+
+def _entry_td(entry: Entry | None) -> str:
+    if entry is None:
+        return _td("-")
+    if entry.status != "scored":
+        return _td(
+            f"{entry.status}<br><small>{html.escape(entry.reason)}</small>", None, entry.status
+        )
+    text = _num(entry.score)
+    extra = []
+    if entry.mean is not None and entry.score != entry.mean:
+        extra.append(f"mean {_num(entry.mean)}")
+    if entry.low is not None and entry.high is not None:
+        extra.append(f"[{_num(entry.low)}, {_num(entry.high)}]")
+    if entry.perm_p is not None:
+        extra.append(f"p {_num(entry.perm_p)}")
+    if entry.go_nogo is not None:
+        text += ' <span class="go">GO</span>' if entry.go_nogo else " NO-GO"
+    small = f"<br><small>{' '.join(extra)}</small>" if extra else ""
+    return _td(text + small, entry.score, "num")
+
+
+def _provenance(row: Row) -> str:
+    items = "".join(
+        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in row.provenance.items()
+    )
+    return f"<details><summary>{html.escape(row.team)}</summary><dl>{items}</dl></details>"
+
+
+def _chart(board: Board, bundle_id: str, task: str, metric: str) -> str:
+    """A horizontal bar per submission (its mean) with a whisker from low to high."""
+    bars = [(row.team, row.entries.get(bundle_id)) for row in board.rows]
+    values = [
+        (team, e)
+        for team, e in bars
+        if e is not None and e.status == "scored" and e.mean is not None
+    ]
+    width, bar_h, left = 420, 18, 150
+    height = 24 + bar_h * max(len(bars), 1) + 8
+    top = max([e.high or e.mean or 0 for _, e in values] + [1.0])
+    scale = (width - left - 20) / top if top > 0 else 1
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" role="img" aria-label="{html.escape(task)}">'
+    ]
+    for i, (team, entry) in enumerate(bars):
+        y = 20 + i * bar_h
+        parts.append(f'<text x="4" y="{y + 12}" font-size="11">{html.escape(team[:22])}</text>')
+        if entry is None or entry.status != "scored" or entry.mean is None:
+            status = entry.status if entry else "-"
+            parts.append(
+                f'<text x="{left + 4}" y="{y + 12}" font-size="11" fill="#a4303f">{status}</text>'
+            )
+            continue
+        w = max(entry.mean, 0) * scale
+        parts.append(
+            f'<rect class="bar" x="{left}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 6}" fill="#5b8def"><title>{entry.mean:.4f}</title></rect>'
+        )
+        if entry.low is not None and entry.high is not None:
+            x1, x2, cy = (
+                left + max(entry.low, 0) * scale,
+                left + max(entry.high, 0) * scale,
+                y + bar_h / 2,
+            )
+            parts.append(
+                f'<path class="whisker" d="M{x1:.1f},{cy} H{x2:.1f} M{x1:.1f},{cy - 4} V{cy + 4} M{x2:.1f},{cy - 4} V{cy + 4}" stroke="#1d2430" fill="none"/>'
+            )
+    parts.append(
+        f'<text x="{left}" y="12" font-size="11" fill="#5b6472">{html.escape(metric)} (0 to {top:.2f})</text></svg>'
+    )
+    return f"<figure>{''.join(parts)}<figcaption>{html.escape(task)}</figcaption></figure>"
+
+
+def html_page(boards: list[Board]) -> str:
+    sections = []
+    for board in boards:
+        head = [
+            "#",
+            "team",
+            "composite",
+            *[html.escape(t[1]) for t in board.tasks],
+            "fit s",
+            "predict s",
+            "peak MiB",
+            "image",
+        ]
+        ths = "".join(f'<th data-col="{i}">{h}</th>' for i, h in enumerate(head))
+        body = []
+        for number, row in enumerate(board.rows, start=1):
+            peak = row.resource("peak_memory_bytes")
+            cells = [
+                _td(str(number), number, "num"), _td(_provenance(row), row.team),
+                _td(_num(row.composite), row.composite, "num"),
+                *[_entry_td(row.entries.get(t[0])) for t in board.tasks],
+                _td(_num(row.resource("fit_seconds"), 1), row.resource("fit_seconds"), "num"),
+                _td(_num(row.resource("predict_seconds"), 1), row.resource("predict_seconds"), "num"),
+                _td(_num(peak / 2**20, 0) if peak else "", peak / 2**20 if peak else None, "num"),
+                _td(f"<code>{html.escape(row.image_ref)}</code>", row.image_ref),
+            ]  # fmt: skip
+            body.append(f'<tr data-team="{html.escape(row.team)}">{"".join(cells)}</tr>')
+        charts = "".join(_chart(board, *task) for task in board.tasks)
+        sections.append(
+            f'<section><h2>{html.escape(board.title)}</h2><p class="rule">Ranking: {html.escape(board.rule)}. '
+            "Failed or undefined entries rank below every score. Click a column to sort.</p>"
+            f'<table class="board" data-board="{board.suite}"><thead><tr>{ths}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            f'<div class="charts">{charts}</div></section>'
+        )
+    generated = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    data = html.escape(json.dumps({"generated": generated, "boards": [b.title for b in boards]}))
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        'content="width=device-width, initial-scale=1"><title>Airlock leaderboard</title>'
+        f"<style>{_STYLE}</style></head><body><h1>Airlock leaderboard</h1>"
+        f'<p class="rule" data-meta="{data}">Generated {generated}.</p>{"".join(sections)}'
+        f"<script>{_SCRIPT}</script></body></html>\\n"
+    )
