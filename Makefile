@@ -10,7 +10,7 @@ RESULTS ?= results
 IMAGE ?=
 DEMO_SAMPLES := random majority logreg
 
-.PHONY: help setup docker images demo submit test test-unit lint format bench bench-scoring schemas clean
+.PHONY: help setup docker images demo submit test test-unit lint format bench bench-scoring schemas docs-screenshot clean
 
 help:
 	@echo "make demo                  build everything, run the sample submissions on every sample bundle"
@@ -38,20 +38,22 @@ demo: images
 	  $(AIRLOCK) run --image airlock/sample-$$s $(addprefix --bundle ,$(BUNDLES)) --results $(RESULTS)/demo || exit $$?; \
 	done
 	$(AIRLOCK) results table --results $(RESULTS)/demo
+	$(AIRLOCK) leaderboard --results $(RESULTS)/demo --out $(RESULTS)/demo-leaderboard
 
 submit: setup docker
 	@test -n "$(IMAGE)" || { echo "usage: make submit IMAGE=my/model:tag"; exit 2; }
 	$(AIRLOCK) run --image $(IMAGE) $(addprefix --bundle ,$(BUNDLES)) --results $(RESULTS)
 
 test: images lint
-	AIRLOCK_REQUIRE_DOCKER=1 $(BIN)/pytest
+	scripts/ensure-browser.sh
+	AIRLOCK_REQUIRE_DOCKER=1 AIRLOCK_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 test-unit: setup
 	$(BIN)/pytest -m "not docker"
 
 lint: setup
-	$(BIN)/ruff check runner tests benchmarks images sample_submissions
-	$(BIN)/ruff format --check runner tests benchmarks images sample_submissions
+	$(BIN)/ruff check runner tests benchmarks images sample_submissions scripts
+	$(BIN)/ruff format --check runner tests benchmarks images sample_submissions scripts
 	$(BIN)/mypy
 
 format: setup
@@ -60,6 +62,10 @@ format: setup
 
 schemas: setup
 	for n in result protocol bundle; do $(AIRLOCK) schema $$n --out docs/schemas/$$n.schema.json; done
+
+docs-screenshot: setup
+	scripts/ensure-browser.sh
+	$(BIN)/python scripts/screenshot.py $(RESULTS)/demo-leaderboard/leaderboard.html docs/leaderboard.png
 
 bench: images
 	$(BIN)/python benchmarks/overhead.py

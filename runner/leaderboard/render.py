@@ -50,7 +50,8 @@ def markdown(boards: list[Board]) -> str:
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for number, row in enumerate(board.rows, start=1):
             cells = [
-                str(number), f"{row.team} (`{row.image_id[7:19]}`)", _num(row.composite),
+                str(number), f"{row.team} (`{row.image_id[7:19]}`)",
+                _num(row.composite) + (" (incomplete)" if row.tier == 1 else ""),
                 *[_cell(row.entries.get(t[0])) for t in board.tasks],
                 _num(row.resource("fit_seconds"), 1), _num(row.resource("predict_seconds"), 1),
                 _num((row.resource("peak_memory_bytes") or 0) / 2**20, 0) if row.resource("peak_memory_bytes") else "",
@@ -212,7 +213,7 @@ def html_page(boards: list[Board]) -> str:
             peak = row.resource("peak_memory_bytes")
             cells = [
                 _td(str(number), number, "num"), _td(_provenance(row), row.team),
-                _td(_num(row.composite), row.composite, "num"),
+                _td(_num(row.composite) + ("<br><small>incomplete</small>" if row.tier == 1 else ""), row.composite, "num"),
                 *[_entry_td(row.entries.get(t[0])) for t in board.tasks],
                 _td(_num(row.resource("fit_seconds"), 1), row.resource("fit_seconds"), "num"),
                 _td(_num(row.resource("predict_seconds"), 1), row.resource("predict_seconds"), "num"),
@@ -234,5 +235,5 @@ def html_page(boards: list[Board]) -> str:
         'content="width=device-width, initial-scale=1"><title>Airlock leaderboard</title>'
         f"<style>{_STYLE}</style></head><body><h1>Airlock leaderboard</h1>"
         f'<p class="rule" data-meta="{data}">Generated {generated}.</p>{"".join(sections)}'
-        f"<script>{_SCRIPT}</script></body></html>\\n"
+        f"<script>{_SCRIPT}</script></body></html>\n"
     )

@@ -1,0 +1,181 @@
+"""Results in S3-compatible object storage, against a real S3 server on loopback (moto's
+standalone server, started here; no in-process patching)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.results.s3 import S3ResultStore
+from runner.results.store import LocalResultStore, PublishingStore, publish
+from tests.helpers import REPO, SAMPLES, bundle_variant
+
+BUCKET = "airlock-results"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    pytest.importorskip("moto")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AIRLOCK_S3_ATTEMPTS": "2",
+        "AIRLOCK_S3_TIMEOUT": "2",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("the S3 server did not start")
+            time.sleep(0.1)
+    import boto3
+
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    yield {"process": server, "client": client, "env": env}
+    server.send_signal(signal.SIGCONT)
+    server.kill()
+    server.wait()
+
+
+def test_upload_list_overwrite(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    local = tmp_path / "local"
+    from tests.unit.test_leaderboard_ranking import result
+
+    store = S3ResultStore(f"s3://{BUCKET}/team-a")
+    first = result("t", "a", "task1", [0.6, 0.7])
+    assert store.get_artifact("k1/b", "folds/f0.json") is None
+    store.put_artifact("k1/b", "predictions/f0.csv", b"id,label\n")
+    assert store.results() == []  # artifacts alone are not a result
+    store.put_result("k1/b", first)
+    assert [r.provenance.run_id for r in store.results()] == ["run-a"]
+    second = first.model_copy(update={"primary_metric": "auroc", "metrics": ["auroc"]})
+    store.put_result("k1/b", second)  # same key: overwritten, not duplicated
+    assert len(store.results()) == 1
+    listing = s3_server["client"].list_objects_v2(Bucket=BUCKET, Prefix="team-a/")["Contents"]
+    assert sorted(o["Key"] for o in listing) == [
+        "team-a/k1/b/predictions/f0.csv",
+        "team-a/k1/b/result.json",
+    ]
+    LocalResultStore(local).put_result("k2/c", result("t", "b", "task2", [0.5, 0.5]))
+    assert publish(LocalResultStore(local), store) == 1
+    assert len(store.results()) == 2
+
+
+@pytest.mark.docker
+def test_run_to_s3_then_leaderboard(
+    s3_server: dict[str, Any], tmp_path: Path, docker_client: Any
+) -> None:
+    env = {**os.environ, **s3_server["env"]}
+    uri = f"s3://{BUCKET}/competition"
+    for image in ("airlock/sample-logreg", "airlock/sample-random"):
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "run", "--image", image, "-b", str(SAMPLES / "synth-loco-3class"),
+             "-b", str(SAMPLES / "synth-lomo-highdim"), "--results", uri, "--local-copy", str(tmp_path / "local"), "--jobs", "2"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"result: {uri}/" in done.stdout
+    out = tmp_path / "board"
+    board = subprocess.run(
+        [sys.executable, "-m", "runner", "leaderboard", "--results", uri, "--out", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert board.returncode == 0, board.stderr
+    assert {p.name for p in out.iterdir()} == {
+        "leaderboard.md",
+        "leaderboard.csv",
+        "leaderboard.html",
+    }
+    table = (out / "leaderboard.md").read_text()
+    assert table.index("airlock/sample-logreg") < table.index("airlock/sample-random")
+
+
+@pytest.mark.docker
+def test_server_stopped_mid_publication(
+    s3_server: dict[str, Any], tmp_path: Path, docker_client: Any
+) -> None:
+    """The server stops answering after the first fold is published: the run keeps
+    everything locally, fails as infra (exit 3), no partial result is visible; once the
+    server is back, `airlock publish` completes it."""
+    env = {**os.environ, **s3_server["env"]}
+    uri = f"s3://{BUCKET}/fault"
+    local = tmp_path / "local"
+    bundle = bundle_variant("synth-loco-3class", tmp_path)
+    client, server = s3_server["client"], s3_server["process"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", "--image", "airlock/sample-logreg", "-b", str(bundle),
+         "--results", uri, "--local-copy", str(local), "--jobs", "1"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        keys = [
+            o["Key"]
+            for o in client.list_objects_v2(Bucket=BUCKET, Prefix="fault/").get("Contents", [])
+        ]
+        if any(k.endswith(".json") and "/folds/" in k for k in keys):
+            break
+        time.sleep(0.05)
+    server.send_signal(signal.SIGSTOP)  # the server stops mid-publication
+    stdout, stderr = run.communicate(timeout=300)
+    server.send_signal(signal.SIGCONT)  # ... and comes back
+    assert run.returncode == 3, stdout + stderr
+    assert "publishing to s3://airlock-results/fault failed" in stderr
+    assert f"airlock publish {local} --to {uri}" in stderr
+    (error,) = [line for line in stderr.splitlines() if line.startswith("airlock: error:")]
+    assert "publishing to s3://airlock-results/fault failed" in error  # the whole story, one line
+    assert S3ResultStore(uri).results() == []  # nothing partial looks complete
+    (local_result,) = local.glob("*/*/result.json")
+    assert json.loads(local_result.read_text())["aggregate"]["complete"] is True
+    again = subprocess.run(
+        [sys.executable, "-m", "runner", "publish", str(local), "--to", uri],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    (published,) = S3ResultStore(uri).results()
+    assert published.aggregate.complete is True
+
+
+def test_publishing_store_keeps_the_local_copy(tmp_path: Path) -> None:
+    from runner.errors import StoreError
+
+    class Broken(LocalResultStore):
+        def put_artifact(self, key: str, name: str, data: bytes) -> str:
+            raise StoreError("s3://x/y: ServiceUnavailable")
+
+    store = PublishingStore(LocalResultStore(tmp_path / "local"), Broken(tmp_path / "remote"))
+    store.put_artifact("k/b", "folds/f.json", b"{}")
+    assert (tmp_path / "local" / "k" / "b" / "folds" / "f.json").read_bytes() == b"{}"
+    with pytest.raises(StoreError, match="every result is kept in"):
+        store.finish()
