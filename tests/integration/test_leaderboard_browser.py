@@ -4,34 +4,12 @@ network. The screenshot is kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
-
-import pytest
 
 from runner.leaderboard import render
 from runner.leaderboard.ranking import build_boards
-from tests.helpers import REPO
+from tests.integration.conftest import ARTIFACTS
 from tests.unit.test_leaderboard_ranking import result
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("AIRLOCK_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed (AIRLOCK_REQUIRE_BROWSER=1)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 def test_leaderboard_page_ranks_sorts_and_charts(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

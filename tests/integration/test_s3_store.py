@@ -19,6 +19,7 @@ import pytest
 from runner.results.s3 import S3ResultStore
 from runner.results.store import LocalResultStore, PublishingStore, publish
 from tests.helpers import REPO, SAMPLES, bundle_variant
+from tests.integration.conftest import ARTIFACTS
 
 BUCKET = "airlock-results"
 
@@ -94,7 +95,7 @@ def test_upload_list_overwrite(s3_server: dict[str, Any], tmp_path: Path) -> Non
 
 @pytest.mark.docker
 def test_run_to_s3_then_leaderboard(
-    s3_server: dict[str, Any], tmp_path: Path, docker_client: Any
+    s3_server: dict[str, Any], tmp_path: Path, docker_client: Any, browser: Any
 ) -> None:
     env = {**os.environ, **s3_server["env"]}
     uri = f"s3://{BUCKET}/competition"
@@ -119,6 +120,15 @@ def test_run_to_s3_then_leaderboard(
     }
     table = (out / "leaderboard.md").read_text()
     assert table.index("airlock/sample-logreg") < table.index("airlock/sample-random")
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto((out / "leaderboard.html").as_uri())
+    teams = page.locator("table.board tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.team)"
+    )
+    assert teams == ["airlock/sample-logreg", "airlock/sample-random"]
+    assert page.locator("svg.chart rect.bar").count() == 4
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "leaderboard-s3.png"), full_page=True)
 
 
 @pytest.mark.docker
