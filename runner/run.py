@@ -176,7 +176,7 @@ def _check_readable_by_container(train_dir: Path) -> None:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """One bundle of a run, with everything decided before its folds start."""
 
     bundle: Bundle
@@ -200,6 +200,100 @@ class _Plan:
         )
 
 
+def stored_fold(store: ResultStore, plan: Plan, fold_id: str) -> FoldReport | None:
+    """A finished fold of an earlier run (or another worker) that may stand in for this one."""
+    """A finished fold of an earlier run that may be reused, as a report."""
+    record = resume.reusable(
+        store.get_artifact(plan.key, resume.record_name(fold_id)), plan.fingerprint
+    )
+    if record is None:
+        return None
+    scored = None
+    if record.scored_truth is not None and record.scored_score is not None:
+        scored = (np.array(record.scored_truth, dtype=np.int8), np.array(record.scored_score))
+    result = record.result.model_copy(
+        update={"reused_from": record.result.reused_from or record.run_id}
+    )
+    return FoldReport(result, None, "", scored)
+
+
+def persist_fold(store: ResultStore, plan: Plan, report: FoldReport, run_id: str) -> FoldReport:
+    """Store a finished fold at once (artifacts first, the record last)."""
+    fold = report.result
+    update: dict[str, str] = {}
+    if report.predictions_csv is not None:
+        update["predictions_file"] = f"predictions/{fold.fold_id}.csv"
+        store.put_artifact(plan.key, update["predictions_file"], report.predictions_csv)
+    if report.log_text:
+        update["log_file"] = f"logs/{fold.fold_id}.stderr.log"
+        store.put_artifact(plan.key, update["log_file"], report.log_text.encode())
+    result = fold.model_copy(update=update)
+    truth, score = report.scored if report.scored is not None else (None, None)
+    record = resume.FoldRecord(
+        fingerprint=plan.fingerprint,
+        run_id=run_id,
+        result=result,
+        scored_truth=truth.astype(int).tolist() if truth is not None else None,
+        scored_score=score.tolist() if score is not None else None,
+    )
+    store.put_artifact(
+        plan.key, resume.record_name(fold.fold_id), record.model_dump_json().encode()
+    )
+    return FoldReport(result, report.predictions_csv, report.log_text, report.scored)
+
+
+def assemble_result(
+    store: ResultStore,
+    plan: Plan,
+    reports: list[FoldReport],
+    *,
+    run_id: str,
+    engine: str,
+    started_at: datetime,
+) -> StoredResult:
+    """The submission's result on the bundle from all its folds; stored last."""
+    bundle, applied, image = plan.bundle, plan.applied, plan.image
+    folds = [report.result for report in reports]
+    spec = bundle.spec
+    result = SubmissionResult(
+        provenance=Provenance(
+            runner_version=__version__,
+            protocol_version=limits.PROTOCOL_VERSION,
+            run_id=run_id,
+            image_ref=image.ref,
+            image_id=image.id,
+            repo_digests=image.repo_digests,
+            image_labels=image.labels,
+            bundle_id=spec.id,
+            bundle_title=spec.title,
+            bundle_hash=bundle.hash,
+            bundle_path=str(bundle.path),
+            synthetic_data=spec.synthetic,
+            host=socket.gethostname(),
+            engine=engine,
+            python=platform.python_version(),
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            limits=applied,
+            team=plan.team,
+            benchmark=(
+                {"suite": b.suite, "task_id": b.task_id, "variant": b.variant}
+                if (b := spec.benchmark) is not None
+                else None
+            ),
+            log_policy="sealed" if plan.policy.sealed else "dry-run",
+            participant_log_lines=plan.policy.tail_lines,
+        ),
+        task_type=str(spec.task_type),
+        primary_metric=spec.metrics.primary,
+        metrics=spec.metrics.all,
+        folds=folds,
+        aggregate=aggregate(folds, spec.metrics.primary),
+        statistics=task_statistics(spec, folds, [report.scored for report in reports]),
+    )
+    return StoredResult(result, store.put_result(plan.key, result))
+
+
 class SuiteRunner:
     """Runs every fold of every bundle for one image and stores one result per bundle."""
 
@@ -221,7 +315,7 @@ class SuiteRunner:
         bundles = load_for_run(request.bundles, request.sealed)
         policy = LogPolicy.of(request.sealed_mode, request.log_lines)
         plans = [
-            _Plan(bundle, applied, image, policy, request.team or team_of(request.image))
+            Plan(bundle, applied, image, policy, request.team or team_of(request.image))
             for bundle in bundles
             for applied in [applied_limits(bundle, request.resources)]
         ]
@@ -240,7 +334,7 @@ class SuiteRunner:
         jobs = []
         for plan in plans:
             for fold in plan.bundle.folds:
-                found = None if request.force else self._stored_fold(plan, fold.id)
+                found = None if request.force else stored_fold(self._store, plan, fold.id)
                 if found is not None:
                     reports[(plan.bundle.spec.id, fold.id)] = found
                 else:
@@ -254,57 +348,22 @@ class SuiteRunner:
         stored = []
         for plan in plans:
             folds = [reports[(plan.bundle.spec.id, fold.id)] for fold in plan.bundle.folds]
-            stored.append(self._store_bundle(plan, folds, run_id, engine, started_at))
+            stored.append(
+                assemble_result(
+                    self._store, plan, folds, run_id=run_id, engine=engine, started_at=started_at
+                )
+            )
         self._store.finish()
         return stored
 
-    def _stored_fold(self, plan: _Plan, fold_id: str) -> FoldReport | None:
-        """A finished fold of an earlier run that may be reused, as a report."""
-        record = resume.reusable(
-            self._store.get_artifact(plan.key, resume.record_name(fold_id)), plan.fingerprint
-        )
-        if record is None:
-            return None
-        scored = None
-        if record.scored_truth is not None and record.scored_score is not None:
-            scored = (np.array(record.scored_truth, dtype=np.int8), np.array(record.scored_score))
-        result = record.result.model_copy(
-            update={"reused_from": record.result.reused_from or record.run_id}
-        )
-        return FoldReport(result, None, "", scored)
-
-    def _persist_fold(self, plan: _Plan, report: FoldReport, run_id: str) -> FoldReport:
-        """Store a finished fold at once (artifacts first, the record last)."""
-        fold = report.result
-        update: dict[str, str] = {}
-        if report.predictions_csv is not None:
-            update["predictions_file"] = f"predictions/{fold.fold_id}.csv"
-            self._store.put_artifact(plan.key, update["predictions_file"], report.predictions_csv)
-        if report.log_text:
-            update["log_file"] = f"logs/{fold.fold_id}.stderr.log"
-            self._store.put_artifact(plan.key, update["log_file"], report.log_text.encode())
-        result = fold.model_copy(update=update)
-        truth, score = report.scored if report.scored is not None else (None, None)
-        record = resume.FoldRecord(
-            fingerprint=plan.fingerprint,
-            run_id=run_id,
-            result=result,
-            scored_truth=truth.astype(int).tolist() if truth is not None else None,
-            scored_score=score.tolist() if score is not None else None,
-        )
-        self._store.put_artifact(
-            plan.key, resume.record_name(fold.fold_id), record.model_dump_json().encode()
-        )
-        return FoldReport(result, report.predictions_csv, report.log_text, report.scored)
-
     def _run_folds(
-        self, jobs: list[tuple[_Plan, FoldPaths]], run_id: str, workers: int
+        self, jobs: list[tuple[Plan, FoldPaths]], run_id: str, workers: int
     ) -> dict[tuple[str, str], FoldReport]:
         reports: dict[tuple[str, str], FoldReport] = {}
         if not jobs:
             return reports
 
-        def one(plan: _Plan, fold: FoldPaths) -> FoldReport:
+        def one(plan: Plan, fold: FoldPaths) -> FoldReport:
             bundle = plan.bundle
 
             def on_phase(phase: str) -> None:
@@ -323,7 +382,7 @@ class SuiteRunner:
             )
             if self.cancel.is_set():
                 return report  # interrupted: nothing of this fold is kept
-            report = self._persist_fold(plan, report, run_id)
+            report = persist_fold(self._store, plan, report, run_id)
             self._listener.fold_finished(bundle.spec.id, report)
             return report
 
@@ -341,52 +400,3 @@ class SuiteRunner:
         if self.cancel.is_set():
             raise Cancelled("run interrupted; finished folds are kept, no result was written")
         return reports
-
-    def _store_bundle(
-        self,
-        plan: _Plan,
-        reports: list[FoldReport],
-        run_id: str,
-        engine: str,
-        started_at: datetime,
-    ) -> StoredResult:
-        bundle, applied, image = plan.bundle, plan.applied, plan.image
-        folds = [report.result for report in reports]
-        spec = bundle.spec
-        result = SubmissionResult(
-            provenance=Provenance(
-                runner_version=__version__,
-                protocol_version=limits.PROTOCOL_VERSION,
-                run_id=run_id,
-                image_ref=image.ref,
-                image_id=image.id,
-                repo_digests=image.repo_digests,
-                image_labels=image.labels,
-                bundle_id=spec.id,
-                bundle_title=spec.title,
-                bundle_hash=bundle.hash,
-                bundle_path=str(bundle.path),
-                synthetic_data=spec.synthetic,
-                host=socket.gethostname(),
-                engine=engine,
-                python=platform.python_version(),
-                started_at=started_at,
-                finished_at=datetime.now(UTC),
-                limits=applied,
-                team=plan.team,
-                benchmark=(
-                    {"suite": b.suite, "task_id": b.task_id, "variant": b.variant}
-                    if (b := spec.benchmark) is not None
-                    else None
-                ),
-                log_policy="sealed" if plan.policy.sealed else "dry-run",
-                participant_log_lines=plan.policy.tail_lines,
-            ),
-            task_type=str(spec.task_type),
-            primary_metric=spec.metrics.primary,
-            metrics=spec.metrics.all,
-            folds=folds,
-            aggregate=aggregate(folds, spec.metrics.primary),
-            statistics=task_statistics(spec, folds, [report.scored for report in reports]),
-        )
-        return StoredResult(result, self._store.put_result(plan.key, result))
