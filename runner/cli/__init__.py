@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from runner.cli import bundle as bundle_commands
+from runner.cli import pool as pool_commands
 from runner.cli import results as results_commands
 from runner.cli import run as run_commands
 from runner.cli import score as score_commands
@@ -25,6 +26,7 @@ app.add_typer(score_commands.app, name="score")
 run_commands.register(app)
 app.command("publish")(results_commands.publish)
 app.command("leaderboard")(results_commands.leaderboard)
+pool_commands.register(app)
 
 
 def main() -> None:

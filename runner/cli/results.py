@@ -112,14 +112,6 @@ def leaderboard(
     if not found:
         raise fail(f"no complete results in {results}", EXIT_USAGE)
     boards = build_boards(found, per_team)  # type: ignore[arg-type]
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in (
-        ("leaderboard.md", render.markdown(boards)),
-        ("leaderboard.csv", render.csv_text(boards)),
-        ("leaderboard.html", render.html_page(boards)),
-    ):
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out / name)
+    render.write_all(boards, out)
     rows = sum(len(b.rows) for b in boards)
     typer.echo(f"wrote {out}/leaderboard.{{md,csv,html}}: {len(boards)} board(s), {rows} row(s)")

@@ -8,6 +8,7 @@ import html
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from runner.leaderboard.ranking import Board, Entry, Row
 
@@ -237,3 +238,16 @@ def html_page(boards: list[Board]) -> str:
         f'<p class="rule" data-meta="{data}">Generated {generated}.</p>{"".join(sections)}'
         f"<script>{_SCRIPT}</script></body></html>\n"
     )
+
+
+def write_all(boards: list[Board], out: Path) -> None:
+    """leaderboard.md, .csv and .html in ``out``, each replaced atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        ("leaderboard.md", markdown(boards)),
+        ("leaderboard.csv", csv_text(boards)),
+        ("leaderboard.html", html_page(boards)),
+    ):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)

@@ -14,6 +14,8 @@ Endpoint, region and credentials come from the usual AWS environment and config 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from runner.errors import StoreError
@@ -77,8 +79,39 @@ class S3ResultStore(ResultStore):
         data = result.model_dump_json(indent=2, by_alias=True).encode() + b"\n"
         return self.put_artifact(key, RESULT_NAME, data)
 
+    def download_all(self, target: Path) -> int:
+        """Copy every object under this store's prefix into ``target``; returns the count."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        count = 0
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for item in page.get("Contents", []):
+                    path = target / item["Key"][len(prefix) :]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    self._client.download_file(self.bucket, item["Key"], str(path))
+                    count += 1
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreError(f"{self.uri}: cannot download: {exc}") from exc
+        return count
+
+    def fold_records(self) -> list[bytes]:
+        keys = self._keys(lambda key: "/folds/" in key and key.endswith(".json"))
+        records = []
+        for key in keys:
+            response = self._call("get_object", key, Bucket=self.bucket, Key=key)
+            if response is not None:
+                records.append(response["Body"].read())
+        return records
+
     def result_keys(self) -> list[str]:
         """Object keys of every complete result (``.../result.json``)."""
+        return self._keys(lambda key: key.endswith(f"/{RESULT_NAME}"))
+
+    def _keys(self, wanted: Callable[[str], bool]) -> list[str]:
         keys = []
         token: str | None = None
         prefix = f"{self.prefix}/" if self.prefix else ""

@@ -50,6 +50,10 @@ class ResultStore(ABC):
     def results(self) -> list[SubmissionResult]:
         """Every complete result in the store."""
 
+    def fold_records(self) -> list[bytes]:
+        """The raw fold records in the store (for status counts)."""
+        raise NotImplementedError(f"{self.describe()} cannot list fold records")
+
     def finish(self) -> None:  # noqa: B027 - optional hook, most stores fail at once
         """Called once a run has stored everything; raises StoreError if anything was lost
         on the way (nothing to do for stores that fail at once)."""
@@ -66,6 +70,9 @@ class LocalResultStore(ResultStore):
 
     def describe(self) -> str:
         return str(self.root)
+
+    def fold_records(self) -> list[bytes]:
+        return [path.read_bytes() for path in sorted(self.root.glob("*/*/folds/*.json"))]
 
     def files(self) -> list[tuple[str, str, Path]]:
         """(key, name, path) of every stored file, result.json of each key last."""

@@ -68,6 +68,30 @@ class DockerEngine:
             labels=dict(config.get("Labels") or {}),
         )
 
+    def registry_digest(self, ref: str) -> str:
+        """``repository@sha256:...`` of ``ref`` as the registry knows it (the image must
+        have been pushed there)."""
+        repository = ref.split("@", 1)[0]
+        if ":" in repository.rsplit("/", 1)[-1]:
+            repository = repository.rsplit(":", 1)[0]
+        with _translated(f"cannot ask the registry about {ref!r} (push it first)"):
+            digest = self._client.images.get_registry_data(ref).id
+        return f"{repository}@{digest}"
+
+    def has_image(self, ref: str) -> bool:
+        try:
+            self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        except docker.errors.ImageNotFound:
+            return False
+        except _ENGINE_ERRORS as exc:
+            raise EngineUnavailable(f"image {ref!r}: {_describe(exc)}") from exc
+        return True
+
+    def pull(self, ref: str) -> None:
+        """Pull ``repository@sha256:...`` (or a tag) from its registry."""
+        with _translated(f"cannot pull {ref!r}"):
+            self._client.images.pull(ref)
+
     def create(self, kwargs: dict[str, Any]) -> str:
         with _translated("cannot create the container"):
             container = self._client.containers.create(**kwargs)

@@ -246,6 +246,28 @@ class DockerProvider(SandboxProvider):
     def describe_image(self, ref: str) -> ImageInfo:
         return self._engine.image(ref)
 
+    def ensure_image(self, ref: str) -> ImageInfo:
+        """The image, pulled from its registry first if this engine does not have it."""
+        if not self._engine.has_image(ref):
+            self._engine.pull(ref)
+        return self._engine.image(ref)
+
+    def registry_digest(self, ref: str) -> str:
+        return self._engine.registry_digest(ref)
+
+    def check_gpus(self, gpus: int) -> None:
+        """Raise GpuUnavailable when ``gpus`` > 0 and this engine cannot provide them."""
+        if gpus and not self.gpu_capable():
+            raise GpuUnavailable(
+                f"the job asks for {gpus} GPU(s) but this engine has no 'nvidia' runtime; "
+                "GPU jobs belong on the gpu queue of a GPU worker"
+            )
+
+    def gpu_capable(self) -> bool:
+        if self._runtimes is None:
+            self._runtimes = self._engine.runtimes()
+        return "nvidia" in self._runtimes
+
     def check(self, spec: SandboxSpec) -> None:
         if spec.gpus == 0:
             return
