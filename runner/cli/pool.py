@@ -31,7 +31,7 @@ def enqueue(
     sealed: Annotated[
         Path | None,
         typer.Option(
-            help="The organizer's sealed labels (DIR/<bundle id>/<fold>/y.csv), shared with workers."
+            help="The organizer's sealed labels (DIR/<bundle id>/<fold>/y.csv), shared."
         ),
     ] = None,
     sealed_mode: Annotated[
