@@ -46,6 +46,7 @@ submit: setup docker
 
 test: images lint
 	scripts/ensure-browser.sh
+	scripts/ensure-services.sh
 	AIRLOCK_REQUIRE_DOCKER=1 AIRLOCK_REQUIRE_BROWSER=1 $(BIN)/pytest
 
 test-unit: setup
@@ -65,6 +66,7 @@ schemas: setup
 
 docs-screenshot: setup
 	scripts/ensure-browser.sh
+	scripts/ensure-services.sh
 	$(BIN)/python scripts/screenshot.py $(RESULTS)/demo-leaderboard/leaderboard.html docs/leaderboard.png
 
 bench: images

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +25,16 @@ class PoolStatus:
 def pool_status(app: Celery, store: ResultStore | None, timeout: float = 1.5) -> PoolStatus:
     status = PoolStatus()
     with app.connection_for_read() as connection:
-        channel = connection.default_channel
         for queue in QUEUES:
-            declared = channel.queue_declare(queue=queue, passive=True)
+            channel = connection.channel()
+            try:
+                declared = channel.queue_declare(queue=queue, passive=True)
+            except connection.channel_errors:
+                status.queues[queue] = status.consumers[queue] = 0  # never declared: empty
+                continue
+            finally:
+                with contextlib.suppress(*connection.channel_errors, *connection.connection_errors):
+                    channel.close()
             status.queues[queue] = int(declared.message_count)
             status.consumers[queue] = int(declared.consumer_count)
     active: dict[str, list[dict[str, Any]]] = app.control.inspect(timeout=timeout).active() or {}
