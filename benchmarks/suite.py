@@ -24,9 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO.parent / "shared" / "data" / "spaceomicsbench"
 sys.path[:0] = [str(REPO / "images" / "sdk"), str(REPO / "images" / "baselines")]
 
-from airlock_baselines import Baseline  # noqa: E402
-from airlock_sdk import Task, load_training  # noqa: E402
-from runner.bundle.load import load_bundle  # noqa: E402
+from airlock_baselines import Baseline
+from airlock_sdk import Task, load_training
+from runner.bundle.load import load_bundle
 
 
 def in_process(bundles: list[Path]) -> float:

@@ -30,9 +30,7 @@ def enqueue(
     queue: Annotated[str, typer.Option(help="cpu, or gpu for bundles that ask for GPUs.")] = "cpu",
     sealed: Annotated[
         Path | None,
-        typer.Option(
-            help="The organizer's sealed labels (DIR/<bundle id>/<fold>/y.csv), shared."
-        ),
+        typer.Option(help="The organizer's sealed labels (DIR/<bundle id>/<fold>/y.csv), shared."),
     ] = None,
     sealed_mode: Annotated[
         bool, typer.Option(help="Results without submission-written text (default for the pool).")

@@ -7,9 +7,11 @@ result is assembled, idempotently, by whichever worker stores the last fold.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from runner.distributed.bundles import DEFAULT_CACHE, fetch_bundle, fetch_sealed
@@ -79,6 +81,10 @@ def execute(
         provider, plan.bundle, fold, plan.image, plan.applied,
         run_id=job.suite_id, cancel=cancel or threading.Event(), policy=plan.policy,
     )  # fmt: skip
+    queued = datetime.fromtimestamp(job.enqueued_at, UTC)
+    report = dataclasses.replace(
+        report, result=report.result.model_copy(update={"queued_at": queued})
+    )
     status = report.result.status
     if status is Status.INFRA_ERROR and not final_attempt:
         return Outcome("infra_error", status, reason=report.result.reason)

@@ -65,6 +65,9 @@ class FoldResult(_Model):
     resources: FoldResources
     started_at: datetime
     finished_at: datetime
+    queued_at: datetime | None = Field(
+        default=None, description="When the job was enqueued (worker pool runs only)."
+    )
     submission_name: str | None = Field(default=None, description="Name sent in 'ready'.")
     notes: list[str] = Field(default_factory=list)
     log_tail: list[str] = Field(
