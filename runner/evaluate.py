@@ -95,7 +95,7 @@ def evaluate_fold(
     )
     plan = SessionPlan(
         spec=spec,
-        hello=_hello(bundle, fold, inputs, applied),
+        hello=_hello(bundle, inputs, applied, fold.id, provider.train_path(spec)),
         inputs=inputs,
         time_limits=TimeLimits(
             handshake_seconds=applied.handshake_seconds,
@@ -117,6 +117,8 @@ def evaluate_fold(
         except InvalidPredictions as exc:
             prediction_problem, prediction_problem_public = str(exc), exc.public
     exit_info = outcome.exit
+    failed_phase = outcome.phases.get(outcome.fault.phase) if outcome.fault else None
+    peaks = [u.peak_memory_bytes for u in outcome.phases.values() if u.peak_memory_bytes]
     verdict = decide(
         Evidence(
             infra_error=str(outcome.infra_error) if outcome.infra_error else None,
@@ -127,6 +129,8 @@ def evaluate_fold(
             prediction_problem=prediction_problem,
             prediction_problem_public=prediction_problem_public,
             memory_limit_bytes=applied.memory_bytes,
+            phase_seconds=failed_phase.wall_seconds if failed_phase else None,
+            peak_memory_bytes=max(peaks) if peaks else None,
         )
     )
     metrics: dict[str, float | None] = {}
@@ -177,12 +181,14 @@ def _wants_genelab_statistics(bundle: Bundle) -> bool:
     return benchmark is None or benchmark.suite == "genelab"
 
 
-def _hello(bundle: Bundle, fold: FoldPaths, inputs: PredictInputs, applied: AppliedLimits) -> Hello:
+def _hello(
+    bundle: Bundle, inputs: PredictInputs, applied: AppliedLimits, fold_id: str, train_dir: str
+) -> Hello:
     spec = bundle.spec
     return Hello(
         task=TaskInfo(
             bundle_id=spec.id,
-            fold_id=fold.id,
+            fold_id=fold_id,
             task_type=spec.task_type,
             classes=spec.classes,
             positive_class=spec.positive_class,
@@ -197,7 +203,7 @@ def _hello(bundle: Bundle, fold: FoldPaths, inputs: PredictInputs, applied: Appl
                 else None
             ),
         ),
-        train_dir=limits.TRAIN_MOUNT,
+        train_dir=train_dir,
         limits=RunLimits(
             fit_seconds=applied.fit_seconds,
             predict_seconds=applied.predict_seconds,

@@ -17,7 +17,7 @@ import numpy as np
 
 from runner import __version__, limits, resume
 from runner.bundle import manifest
-from runner.bundle.load import Bundle, FoldPaths, load_bundle
+from runner.bundle.load import Bundle, FoldPaths, load_bundle, suite_bundles
 from runner.bundle.spec import parse_bytes
 from runner.errors import BundleError, Cancelled, UsageError
 from runner.evaluate import FoldReport, LogPolicy, evaluate_fold
@@ -136,7 +136,9 @@ def _sealed_dir_for(bundle_dir: Path, bundle_id: str, sealed: Path | None, sever
 
 
 def load_for_run(paths: list[Path], sealed: Path | None) -> list[Bundle]:
-    """Load and verify every bundle (public files and sealed commitments) before any run."""
+    """Load and verify every bundle (public files and sealed commitments) before any run.
+    A path may also be a directory of bundles."""
+    paths = [found for path in paths for found in suite_bundles(path)]
     bundles = []
     seen: dict[str, Path] = {}
     for path in paths:
@@ -184,6 +186,7 @@ class Plan:
     image: ImageInfo
     policy: LogPolicy
     team: str
+    isolated: bool = True
 
     @property
     def key(self) -> str:
@@ -282,6 +285,7 @@ def assemble_result(
                 else None
             ),
             log_policy="sealed" if plan.policy.sealed else "dry-run",
+            isolation="container" if plan.isolated else "none",
             participant_log_lines=plan.policy.tail_lines,
         ),
         task_type=str(spec.task_type),
@@ -311,11 +315,17 @@ class SuiteRunner:
     def run(self, request: RunRequest) -> list[StoredResult]:
         if request.jobs < 1:
             raise UsageError("--jobs must be at least 1")
+        isolated = self._provider.isolated
+        if request.sealed_mode and not isolated:
+            raise UsageError(
+                "sealed mode needs isolation: a local process (--command) can read the sealed "
+                "labels and the network; build an image and run it with --image"
+            )
         image = self._provider.describe_image(request.image)
         bundles = load_for_run(request.bundles, request.sealed)
         policy = LogPolicy.of(request.sealed_mode, request.log_lines)
         plans = [
-            Plan(bundle, applied, image, policy, request.team or team_of(request.image))
+            Plan(bundle, applied, image, policy, request.team or team_of(request.image), isolated)
             for bundle in bundles
             for applied in [applied_limits(bundle, request.resources)]
         ]
@@ -334,7 +344,9 @@ class SuiteRunner:
         jobs = []
         for plan in plans:
             for fold in plan.bundle.folds:
-                found = None if request.force else stored_fold(self._store, plan, fold.id)
+                # A local command's code changes between runs under the same id: never reuse.
+                reuse = isolated and not request.force
+                found = stored_fold(self._store, plan, fold.id) if reuse else None
                 if found is not None:
                     reports[(plan.bundle.spec.id, fold.id)] = found
                 else:

@@ -46,6 +46,10 @@ class Evidence:
     prediction_problem: str | None = None
     prediction_problem_public: str | None = None
     memory_limit_bytes: int | None = None
+    phase_seconds: float | None = None
+    """Wall time of the phase that failed, as the runner measured it."""
+    peak_memory_bytes: int | None = None
+    """Peak memory of the sandbox up to the failure, as the runner measured it."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,16 @@ def _mib(value: int | None) -> str:
     return f"{value / 2**20:.0f} MiB" if value else "its limit"
 
 
+def _measured(evidence: Evidence) -> str:
+    """The runner's own figures for the failed phase, e.g. `` (ran 60.2 s, peak 812 MiB)``."""
+    parts = []
+    if evidence.phase_seconds is not None:
+        parts.append(f"ran {evidence.phase_seconds:.1f} s")
+    if evidence.peak_memory_bytes:
+        parts.append(f"peak memory {_mib(evidence.peak_memory_bytes)}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def decide(evidence: Evidence) -> Verdict:
     """Classify a fold (see the module docstring for the order of the rules)."""
     fault = evidence.fault
@@ -77,13 +91,17 @@ def decide(evidence: Evidence) -> Verdict:
         return Verdict(Status.OK, "")
     if evidence.oom_killed:
         where = f" during {phase}" if phase else ""
+        peak = evidence.peak_memory_bytes
+        measured = f" (peak measured {_mib(peak)})" if peak else ""
         return Verdict(
             Status.OOM,
-            f"killed for using more than {_mib(evidence.memory_limit_bytes)} of memory{where}",
+            f"killed for using more than {_mib(evidence.memory_limit_bytes)} of memory"
+            f"{where}{measured}",
             phase,
         )
     if isinstance(fault, PhaseTimeout):
-        return Verdict(Status.TIMEOUT, str(fault), phase, fault.public)
+        measured = _measured(evidence)
+        return Verdict(Status.TIMEOUT, f"{fault}{measured}", phase, f"{fault.public}{measured}")
     if isinstance(fault, SubmissionReportedError):
         return Verdict(Status.CRASHED, str(fault), phase, fault.public)
     if isinstance(fault, StreamClosed):

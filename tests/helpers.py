@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,22 @@ from runner.bundle.load import read_spec
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "task_bundles"
+AIRLOCK = [sys.executable, "-m", "runner"]
+
+
+def run_airlock(
+    *args: str, timeout: float = 600, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The ``airlock`` command as a user runs it: a real process, its output and exit code."""
+    return subprocess.run(
+        [*AIRLOCK, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
 
 
 def copy_bundle(name: str, dest: Path) -> Path:

@@ -84,6 +84,20 @@ class PredictInputs:
     n_train: int
 
 
+def suite_bundles(suite: Path) -> list[Path]:
+    """A bundle directory, or a directory of bundle directories (sorted)."""
+    if (suite / "bundle.yaml").is_file():
+        return [suite]
+    found = (
+        sorted(p for p in suite.iterdir() if (p / "bundle.yaml").is_file())
+        if suite.is_dir()
+        else []
+    )
+    if not found:
+        raise BundleError(f"{suite}: neither a bundle (no bundle.yaml) nor a directory of bundles")
+    return found
+
+
 def read_spec(bundle_dir: Path) -> tuple[BundleSpec | None, list[Problem]]:
     """Parse and validate ``bundle.yaml``; every schema error is its own problem."""
     path = bundle_dir / SPEC_NAME

@@ -8,6 +8,8 @@ from __future__ import annotations
 import typer
 
 from runner.cli import bundle as bundle_commands
+from runner.cli import doctor as doctor_commands
+from runner.cli import init as init_commands
 from runner.cli import pool as pool_commands
 from runner.cli import results as results_commands
 from runner.cli import run as run_commands
@@ -27,6 +29,8 @@ run_commands.register(app)
 app.command("publish")(results_commands.publish)
 app.command("leaderboard")(results_commands.leaderboard)
 pool_commands.register(app)
+app.command("doctor")(doctor_commands.doctor)
+app.command("init")(init_commands.init)
 
 
 def main() -> None:

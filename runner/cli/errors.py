@@ -20,6 +20,7 @@ from runner.errors import (
     AirlockError,
     BundleError,
     Cancelled,
+    EngineUnavailable,
     ImageUnavailable,
     InfraError,
     UsageError,
@@ -56,6 +57,8 @@ def user_errors() -> Iterator[None]:
         yield
     except (UsageError, BundleError, ImageUnavailable) as exc:
         raise fail(str(exc), EXIT_USAGE) from None
+    except EngineUnavailable as exc:
+        raise fail(f"{exc} (`airlock doctor` says what to do)", EXIT_INFRA) from None
     except InfraError as exc:
         raise fail(str(exc), EXIT_INFRA) from None
     except (Cancelled, KeyboardInterrupt):

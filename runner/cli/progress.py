@@ -43,16 +43,19 @@ class ProgressListener(RunListener):
         )
         self._overall: TaskID | None = None
         self._folds: dict[tuple[str, str], TaskID] = {}
+        self._tails_shown: dict[tuple[str, ...], str] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> ProgressListener:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._overall is not None:
+            self._progress.stop()
 
     def run_started(self, folds: list[tuple[str, str]]) -> None:
+        # Drawn only once folds start: an error before that stays one clean line.
+        self._progress.start()
         self._overall = self._progress.add_task("folds", total=len(folds))
 
     def fold_phase(self, bundle_id: str, fold_id: str, phase: str) -> None:
@@ -82,6 +85,30 @@ class ProgressListener(RunListener):
             highlight=False,
             markup=True,
         )
+        self._print_tail(f"{bundle_id}/{fold.fold_id}", fold.log_tail)
+
+    def _print_tail(self, name: str, lines: list[str]) -> None:
+        """The submission's last stderr lines (dry runs); identical tails are shown once."""
+        if not lines:
+            return
+        key = tuple(lines)
+        with self._lock:
+            first = self._tails_shown.setdefault(key, name)
+        if first != name:
+            self._console.print(f"{'':21}stderr: as {first}", highlight=False, markup=False)
+            return
+        self._console.print(f"{'':21}last stderr lines:", highlight=False, markup=False)
+        for line in lines:
+            self._console.print(f"{'':21}| {line}", highlight=False, markup=False, style="dim")
+
+
+def fix_lines(stored: list[StoredResult]) -> list[str]:
+    """One line per failed status in the run: what to do about it."""
+    from runner.fixes import fix_for
+    from runner.verdict import Status
+
+    statuses = sorted({f.status for item in stored for f in item.result.folds} - {Status.OK})
+    return [f"{status}: {fix_for(Status(status))} (docs/errors.md)" for status in statuses]
 
 
 def summary_table(stored: list[StoredResult]) -> Table:

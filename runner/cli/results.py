@@ -109,6 +109,10 @@ def leaderboard(
         raise fail(f"--per-team {per_team!r}: use best or latest", EXIT_USAGE)
     with user_errors():
         found = store_at(results).results()
+    unsealed = [r for r in found if r.provenance.isolation != "container"]
+    found = [r for r in found if r.provenance.isolation == "container"]
+    if unsealed:
+        typer.echo(f"left out {len(unsealed)} result(s) of local --command runs (no isolation)")
     if not found:
         raise fail(f"no complete results in {results}", EXIT_USAGE)
     boards = build_boards(found, per_team)  # type: ignore[arg-type]

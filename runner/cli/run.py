@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from runner.cli.errors import EXIT_FAILED, EXIT_INFRA, output_console, user_errors
+from runner.cli.errors import (
+    EXIT_FAILED,
+    EXIT_INFRA,
+    EXIT_USAGE,
+    fail,
+    output_console,
+    user_errors,
+)
 
 
 class SchemaName(StrEnum):
@@ -19,10 +26,25 @@ class SchemaName(StrEnum):
 
 
 def run(
-    image: Annotated[str, typer.Option(help="Submission image (tag or id) on the local engine.")],
     bundle: Annotated[
-        list[Path], typer.Option("--bundle", "-b", help="Bundle directory (repeatable).")
+        list[Path],
+        typer.Option(
+            "--bundle", "-b", help="Bundle directory, or a directory of bundles (repeatable)."
+        ),
     ],
+    image: Annotated[
+        str | None, typer.Option(help="Submission image (tag or id) on the local engine.")
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of an image: run this command as a local process speaking the same "
+            'protocol, e.g. "python model.py". Fast to iterate, NOT SEALED: no isolation.'
+        ),
+    ] = None,
+    workdir: Annotated[Path, typer.Option(help="With --command: the directory it runs in.")] = Path(
+        "."
+    ),
     sealed: Annotated[
         Path | None,
         typer.Option(
@@ -73,23 +95,36 @@ def run(
         bool, typer.Option("--force", help="Run every fold again instead of reusing stored ones.")
     ] = False,
 ) -> None:
-    """Run a submission image on every fold of the given bundles and store the results.
+    """Run a submission image (or, for quick tries, a local command) on every fold of the
+    given bundles and store the results.
 
     Exit code 0 when every fold is ok, 1 when any fold failed, 2 for bad input, 3 when the
     engine or the store failed.
     """
 
-    from runner.cli.progress import ProgressListener, summary_table
+    from runner.cli.progress import ProgressListener, fix_lines, summary_table
     from runner.results.store import open_store
     from runner.run import ResourceRequest, RunRequest, SuiteRunner
+    from runner.sandbox.base import SandboxProvider
     from runner.sandbox.docker.sandbox import DockerProvider
+    from runner.sandbox.process import ProcessProvider
     from runner.verdict import Status
 
     console = output_console(stderr=True)
+    if (image is None) == (command is None):
+        raise fail("give exactly one of --image IMAGE or --command COMMAND", EXIT_USAGE)
     with user_errors():
-        provider = DockerProvider()
+        provider: SandboxProvider
+        if command is not None:
+            provider = ProcessProvider(command, workdir)
+            console.print(
+                "[bold yellow]NOT SEALED[/]: --command runs the submission as a local process "
+                "with no isolation (network, files, memory); results are marked isolation: none"
+            )
+        else:
+            provider = DockerProvider()
         request = RunRequest(
-            image=image,
+            image=image or f"command: {command}",
             bundles=bundle,
             sealed=sealed,
             jobs=jobs,
@@ -97,11 +132,13 @@ def run(
             sealed_mode=sealed_mode,
             log_lines=log_lines,
             force=force,
-            team=team or "",
+            team=team or ("local" if command is not None else ""),
         )
         with ProgressListener(console) as listener:
             stored = SuiteRunner(provider, open_store(results, local_copy), listener).run(request)
     output_console().print(summary_table(stored))
+    for line in fix_lines(stored):
+        typer.echo(f"fix {line}")
     reused = sum(1 for item in stored for fold in item.result.folds if fold.reused_from)
     if reused:
         typer.echo(f"reused {reused} finished fold(s) of earlier runs (--force runs them again)")

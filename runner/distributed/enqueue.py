@@ -8,25 +8,11 @@ from pathlib import Path
 
 from celery import Celery
 
-from runner.bundle.load import load_bundle
+from runner.bundle.load import load_bundle, suite_bundles
 from runner.distributed.jobs import CPU, GPU, TASK_NAME, Job
 from runner.errors import UsageError
 from runner.run import team_of
 from runner.sandbox.docker.sandbox import DockerProvider
-
-
-def suite_bundles(suite: Path) -> list[Path]:
-    """A bundle directory, or a directory of bundle directories."""
-    if (suite / "bundle.yaml").is_file():
-        return [suite]
-    found = (
-        sorted(p for p in suite.iterdir() if (p / "bundle.yaml").is_file())
-        if suite.is_dir()
-        else []
-    )
-    if not found:
-        raise UsageError(f"{suite}: neither a bundle nor a directory of bundles")
-    return found
 
 
 def build_jobs(

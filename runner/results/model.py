@@ -126,6 +126,11 @@ class Provenance(_Model):
         description="The hosted benchmark task of the bundle (suite, task_id, variant).",
     )
     log_policy: Literal["dry-run", "sealed"] = "dry-run"
+    isolation: Literal["container", "none"] = Field(
+        default="container",
+        description="none: run as a local process (airlock run --command) without any "
+        "isolation; never a sealed evaluation, left out of leaderboards.",
+    )
     participant_log_lines: int = Field(
         default=0, description="stderr lines of a failed fold shown in this result."
     )

@@ -46,6 +46,14 @@ class S3ResultStore(ResultStore):
     def describe(self) -> str:
         return self.uri
 
+    def probe(self) -> str:
+        self._call("head_bucket", "", Bucket=self.bucket)
+        self._call(
+            "list_objects_v2", self.prefix, Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1
+        )
+        endpoint = getattr(getattr(self._client, "meta", None), "endpoint_url", "?")
+        return f"{self.uri} is reachable and listable at {endpoint} (writes not tried)"
+
     def _key(self, key: str, name: str) -> str:
         return "/".join(part for part in (self.prefix, key, name) if part)
 

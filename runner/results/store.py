@@ -61,6 +61,11 @@ class ResultStore(ABC):
     def describe(self) -> str:
         return type(self).__name__
 
+    @abstractmethod
+    def probe(self) -> str:
+        """Check the store can be used now; raise StoreError saying why not, else describe
+        what was checked (for ``airlock doctor``)."""
+
 
 class LocalResultStore(ResultStore):
     """A directory on this machine."""
@@ -70,6 +75,16 @@ class LocalResultStore(ResultStore):
 
     def describe(self) -> str:
         return str(self.root)
+
+    def probe(self) -> str:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-", suffix=".tmp"):
+                pass
+            free = os.statvfs(self.root)
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot write there: {exc.strerror or exc}") from exc
+        return f"{self.root} is writable ({free.f_bavail * free.f_frsize / 2**30:.1f} GiB free)"
 
     def fold_records(self) -> list[bytes]:
         return [path.read_bytes() for path in sorted(self.root.glob("*/*/folds/*.json"))]
@@ -179,6 +194,9 @@ class PublishingStore(ResultStore):
 
     def results(self) -> list[SubmissionResult]:
         return self.remote.results()
+
+    def probe(self) -> str:
+        return f"{self.remote.probe()}; local copy: {self.local.probe()}"
 
     def finish(self) -> None:
         if self.failure is not None:

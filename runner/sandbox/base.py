@@ -102,6 +102,8 @@ class SandboxProvider(ABC):
     """Creates sandboxes and answers questions about the engine behind them."""
 
     name: str
+    isolated: bool = True
+    """False for providers that run submissions without isolation (never sealed)."""
 
     @abstractmethod
     def describe_image(self, ref: str) -> ImageInfo:
@@ -110,6 +112,10 @@ class SandboxProvider(ABC):
     @abstractmethod
     def check(self, spec: SandboxSpec) -> None:
         """Raise InfraError (e.g. GpuUnavailable) if ``spec`` cannot be run on this engine."""
+
+    def train_path(self, spec: SandboxSpec) -> str:
+        """Where the sandbox sees the fold's training directory (``hello.train_dir``)."""
+        return limits.TRAIN_MOUNT
 
     @abstractmethod
     def start(self, spec: SandboxSpec, cancel: threading.Event) -> Sandbox:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,17 +15,11 @@ import pytest
 
 from runner.limits import LABEL_MANAGED, LABEL_OWNER
 from runner.schemas import schema_for
-from tests.helpers import REPO, SAMPLES, bundle_variant
+from tests.helpers import AIRLOCK, REPO, SAMPLES, bundle_variant, run_airlock
 
 pytestmark = pytest.mark.docker
 
-AIRLOCK = [sys.executable, "-m", "runner"]
-
-
-def airlock(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*AIRLOCK, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False
-    )
+airlock = run_airlock
 
 
 def test_submit_logreg_on_every_sample_bundle_writes_valid_measured_results(

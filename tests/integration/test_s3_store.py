@@ -189,3 +189,21 @@ def test_publishing_store_keeps_the_local_copy(tmp_path: Path) -> None:
     assert (tmp_path / "local" / "k" / "b" / "folds" / "f.json").read_bytes() == b"{}"
     with pytest.raises(StoreError, match="every result is kept in"):
         store.finish()
+
+
+def test_doctor_checks_a_real_s3_store(s3_server: dict[str, Any]) -> None:
+    from runner.doctor import check_store
+
+    found = check_store(f"s3://{BUCKET}/runs")
+    assert found.state == "ok", found
+    assert "is reachable and listable" in found.detail
+    missing = check_store("s3://no-such-bucket/runs")
+    assert missing.state == "fail"
+    assert missing.detail.startswith("s3://no-such-bucket/")
+    assert "bucket exists" in missing.fix
+    s3_server["process"].send_signal(signal.SIGSTOP)  # the server hangs: a timeout, not a hang
+    try:
+        stalled = check_store(f"s3://{BUCKET}/runs")
+    finally:
+        s3_server["process"].send_signal(signal.SIGCONT)
+    assert stalled.state == "fail", stalled

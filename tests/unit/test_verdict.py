@@ -61,3 +61,28 @@ def test_decide(evidence: Evidence, status: Status, reason: str) -> None:
 def test_oom_is_never_hidden_behind_an_ok_looking_symptom() -> None:
     # The kernel killed a child for memory but the fold still completed: the fold is ok.
     assert decide(Evidence(oom_killed=True)).status is Status.OK
+
+
+def test_timeout_and_oom_reasons_carry_the_runner_s_measurements() -> None:
+    timeout = decide(
+        Evidence(
+            fault=TIMEOUT,
+            killed_by_runner=True,
+            phase_seconds=2.04,
+            peak_memory_bytes=300 * 2**20,
+        )
+    )
+    assert timeout.reason == "fit phase exceeded its 2 s limit (ran 2.0 s, peak memory 300 MiB)"
+    assert timeout.public_reason == timeout.reason  # the runner's figures, nothing of theirs
+    oom = decide(
+        Evidence(
+            fault=CLOSED,
+            exit_code=137,
+            oom_killed=True,
+            memory_limit_bytes=2**27,
+            peak_memory_bytes=2**27,
+        )
+    )
+    assert oom.reason == (
+        "killed for using more than 128 MiB of memory during fit (peak measured 128 MiB)"
+    )

@@ -6,6 +6,7 @@ runner's own (see runner/errors.py) so nothing above this file ever sees them.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,18 +32,40 @@ def _translated(action: str) -> Iterator[None]:
         raise EngineUnavailable(f"{action}: {_describe(exc)}") from exc
 
 
+def _os_error_in(exc: BaseException, depth: int = 0) -> OSError | None:
+    """The operating-system error at the bottom of a requests/urllib3 wrapper chain."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
+    if depth > 6:
+        return None
+    inner = [exc.__cause__, exc.__context__, *(a for a in exc.args if isinstance(a, BaseException))]
+    for candidate in inner:
+        if candidate is not None and (found := _os_error_in(candidate, depth + 1)):
+            return found
+    return None
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, docker.errors.APIError) and exc.explanation:
         return str(exc.explanation)
+    if isinstance(exc, docker.errors.DockerException | requests.exceptions.RequestException):
+        cause = _os_error_in(exc)
+        if cause is not None:
+            return (cause.strerror or str(cause)).lower()
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
+
+
+def engine_address() -> str:
+    """Where the SDK looks for the engine: ``DOCKER_HOST`` or the default local socket."""
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 class DockerEngine:
     """A connection to one Docker engine (``DOCKER_HOST`` or the local socket)."""
 
     def __init__(self, timeout: float = 60.0) -> None:
-        with _translated("cannot reach the Docker engine (is dockerd running?)"):
+        with _translated(f"cannot reach the Docker engine at {engine_address()}"):
             self._client = docker.from_env(timeout=int(timeout))
             self._client.ping()
         self._api = self._client.api
@@ -51,6 +74,16 @@ class DockerEngine:
         with _translated("cannot read the engine version"):
             info = self._api.version()
         return f"docker {info.get('Version', '?')} (API {info.get('ApiVersion', '?')})"
+
+    def info(self) -> dict[str, Any]:
+        """The engine's ``docker info`` (system-wide facts: runtimes, root dir, cgroups)."""
+        with _translated("cannot read the engine's info"):
+            return dict(self._api.info())
+
+    def versions(self) -> dict[str, Any]:
+        """The engine's ``docker version`` fields."""
+        with _translated("cannot read the engine version"):
+            return dict(self._api.version())
 
     def runtimes(self) -> set[str]:
         with _translated("cannot read the engine's runtimes"):
