@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Build the Airlock base image without any container registry:
-# debootstrap a Debian bookworm "minbase" root filesystem with Debian's Python 3 and
-# scientific stack, then `docker import` it. Rebuilt only when this recipe changes.
+# Build an Airlock base image without any container registry: debootstrap a Debian
+# bookworm "minbase" root filesystem with Debian's packages, then `docker import` it.
+# Rebuilt only when this recipe (or the flavour) changes.
 #
-#   images/base/build.sh [IMAGE]          (default airlock/base:bookworm)
+#   images/base/build.sh [IMAGE] [FLAVOUR]
+#     python (default, airlock/base:bookworm): Python 3 and its scientific stack
+#     node   (airlock/node:bookworm): Node.js only, for submissions in JavaScript
 #   AIRLOCK_DEBIAN_MIRROR=URL images/base/build.sh   to choose the Debian mirror
 #
 # The mirror defaults to the first one in this machine's apt sources, so nothing here
@@ -11,11 +13,24 @@
 set -euo pipefail
 
 IMAGE=${1:-airlock/base:bookworm}
+FLAVOUR=${2:-python}
 SUITE=bookworm
-PACKAGES=python3,python3-numpy,python3-pandas,python3-sklearn,python3-scipy,python3-xgboost,python3-venv,python3-pip,ca-certificates
 AIRLOCK_UID=10001
+case "$FLAVOUR" in
+  python)
+    PACKAGES=python3,python3-numpy,python3-pandas,python3-sklearn,python3-scipy,python3-xgboost,python3-venv,python3-pip,ca-certificates
+    ENV='ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1'
+    CMD='CMD ["python3"]'
+    ;;
+  node)
+    PACKAGES=nodejs,ca-certificates
+    ENV='ENV LANG=C.UTF-8'
+    CMD='CMD ["node"]'
+    ;;
+  *) echo "error: flavour $FLAVOUR: use python or node" >&2; exit 2 ;;
+esac
 
-recipe=$(sha256sum "$0" | cut -c1-16)
+recipe=$( (cat "$0"; echo "$FLAVOUR") | sha256sum | cut -c1-16)
 current=$(docker image inspect "$IMAGE" --format '{{ index .Config.Labels "io.airlock.recipe" }}' 2>/dev/null || true)
 if [ "$current" = "$recipe" ]; then
   echo "base image $IMAGE is up to date (recipe $recipe)"
@@ -49,7 +64,7 @@ work=$(mktemp -d /var/tmp/airlock-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
-echo "debootstrap $SUITE (minbase + $PACKAGES); takes about a minute"
+echo "debootstrap $SUITE (minbase + $PACKAGES) for $IMAGE; takes about a minute"
 debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
 
@@ -57,11 +72,15 @@ debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$mirror"
 chroot "$rootfs" groupadd --gid "$AIRLOCK_UID" airlock
 chroot "$rootfs" useradd --uid "$AIRLOCK_UID" --gid "$AIRLOCK_UID" --home-dir /tmp --no-create-home --shell /usr/sbin/nologin airlock
 
-versions=$(chroot "$rootfs" python3 -c '
+if [ "$FLAVOUR" = python ]; then
+  versions=$(chroot "$rootfs" python3 -c '
 import platform, numpy, pandas, sklearn, scipy, xgboost
 print(" ".join(f"{n}={m.__version__}" for n, m in
       [("numpy", numpy), ("pandas", pandas), ("scikit-learn", sklearn), ("scipy", scipy), ("xgboost", xgboost)])
       + " python=" + platform.python_version())')
+else
+  versions="node=$(chroot "$rootfs" node --version | tr -d v)"
+fi
 echo "base libraries: $versions"
 
 # Slim down: package caches, docs and apt's own sources (there is no network inside).
@@ -72,9 +91,9 @@ rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
 tar -C "$rootfs" --numeric-owner -c . | docker import \
   --change "USER $AIRLOCK_UID:$AIRLOCK_UID" \
   --change "WORKDIR /tmp" \
-  --change "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1" \
+  --change "$ENV" \
   --change "LABEL io.airlock.recipe=$recipe" \
   --change "LABEL io.airlock.versions=\"$versions\"" \
-  --change 'CMD ["python3"]' \
+  --change "$CMD" \
   - "$IMAGE" >/dev/null
 echo "built $IMAGE ($(docker image inspect "$IMAGE" --format '{{.Size}}' | awk '{ printf "%.0f MB", $1 / 1e6 }'))"

@@ -35,6 +35,61 @@ def synth(
         typer.echo(f"{out / name}  {bundle_hash}")
 
 
+@app.command("new")
+def new(
+    config: Annotated[
+        Path, typer.Argument(help="YAML naming the task and its CSV files (docs/organizers.md).")
+    ],
+    out: Annotated[Path, typer.Option(help="Bundle directory to create.")],
+    sealed_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the test labels go, apart from the bundle (default: OUT.sealed next "
+            "to it). Never give this directory to participants."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace OUT (and the sealed directory) if present.")
+    ] = False,
+) -> None:
+    """Turn CSV files (features, labels, optional metadata) and a split into a bundle,
+    with the test labels written apart, then validate it."""
+    from rich.table import Table
+
+    from runner.bundle.new import SourceProblems, plan_bundle
+    from runner.bundle.validate import validate_bundle
+    from runner.bundle.write import write_bundle
+
+    sealed_dir = sealed_out or out.with_name(f"{out.name}.sealed")
+    for target in (out, sealed_dir):
+        if target.exists() and not force:
+            raise fail(f"{target} already exists; choose another path or add --force", EXIT_USAGE)
+    try:
+        plan = plan_bundle(config)
+    except SourceProblems as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise fail(
+            f"{config}: {len(exc.problems)} problem(s); nothing written", EXIT_USAGE
+        ) from None
+    with user_errors():
+        bundle_hash = write_bundle(
+            out, plan.spec, plan.data, plan.folds, float_format="{!r}", sealed_out=sealed_dir
+        )
+    problems = validate_bundle(out, sealed_dir)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise fail(f"{out}: written but invalid ({len(problems)} problem(s))", EXIT_FAILED)
+    table = Table("fold", "train", "test", title=f"{plan.spec.id} ({plan.spec.split.kind})")
+    for fold in plan.folds:
+        table.add_row(fold.id, str(len(fold.train)), str(len(fold.test)))
+    output_console().print(table)
+    typer.echo(f"bundle: {out}  {bundle_hash}")
+    typer.echo(f"sealed labels: {sealed_dir}  (keep them away from participants)")
+    typer.echo(f"run: airlock run --image IMAGE --bundle {out} --sealed {sealed_dir}")
+
+
 @app.command("validate")
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Bundle directories.")],
