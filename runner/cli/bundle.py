@@ -52,8 +52,10 @@ def new(
         bool, typer.Option("--force", help="Replace OUT (and the sealed directory) if present.")
     ] = False,
 ) -> None:
-    """Turn CSV files (features, labels, optional metadata) and a split into a bundle,
-    with the test labels written apart, then validate it."""
+    """Turn CSV tables and a split (a small YAML) into a validated bundle.
+
+    The test labels are written apart, to the sealed directory.
+    """
     from rich.table import Table
 
     from runner.bundle.new import SourceProblems, plan_bundle

@@ -17,8 +17,10 @@ def init(
     ] = "python",
     out: Annotated[Path | None, typer.Option(help="Folder to create (default: ./NAME).")] = None,
 ) -> None:
-    """Create a submission folder (Dockerfile, model.py, README) that builds and passes a
-    dry run on the sample bundles unchanged."""
+    """Create a submission folder: Dockerfile, model.py and README, ready to build.
+
+    It builds and passes a dry run on the sample bundles unchanged.
+    """
     from runner.scaffold import scaffold
 
     target = out or Path(name)

@@ -95,11 +95,9 @@ def run(
         bool, typer.Option("--force", help="Run every fold again instead of reusing stored ones.")
     ] = False,
 ) -> None:
-    """Run a submission image (or, for quick tries, a local command) on every fold of the
-    given bundles and store the results.
+    """Run a submission image (or a local command) on every fold and store the results.
 
-    Exit code 0 when every fold is ok, 1 when any fold failed, 2 for bad input, 3 when the
-    engine or the store failed.
+    Exit codes: 0 every fold ok, 1 a fold failed, 2 bad input, 3 engine or store failure.
     """
 
     from runner.cli.progress import ProgressListener, fix_lines, summary_table

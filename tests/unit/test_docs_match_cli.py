@@ -134,3 +134,19 @@ def test_errors_doc_explains_every_status_with_a_fix() -> None:
         assert "**Fix:**" in sections[status.value], f"errors.md: `{status}` has no fix"
         assert FIXES.get(status), f"runner/fixes.py has no fix for {status}"
     assert set(FIXES) == set(Status) - {Status.OK}
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+    found = []
+    for name, sub in getattr(command, "commands", {}).items():
+        found.append((" ".join((*path, name)), sub))
+        found.extend(_commands(sub, (*path, name)))
+    return found
+
+
+def test_every_command_has_a_one_line_summary() -> None:
+    """`airlock --help` lists the summaries; a hard line break in one shows as a ragged line."""
+    for name, command in _commands(typer.main.get_command(app)):
+        summary = (command.help or "").strip().split("\n\n")[0]
+        assert summary, f"airlock {name} has no help"
+        assert "\n" not in summary, f"airlock {name}: summary spans lines: {summary!r}"
