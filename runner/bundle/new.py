@@ -317,33 +317,26 @@ def _cut(
             )
             for v in sorted(set(values.tolist()))
         ]
-    if split.kind is SplitKind.KFOLD:
+    if split.kind in (SplitKind.KFOLD, SplitKind.REPEATED_HOLDOUT):
         stratified = split.stratify and single
-        cutter: Any = (StratifiedKFold if stratified else KFold)(
-            n_splits=split.k, shuffle=True, random_state=split.seed
-        )
-        target = labels if stratified else np.zeros(n)
+        cutter: Any
+        if split.kind is SplitKind.KFOLD:
+            cutter = (StratifiedKFold if stratified else KFold)(
+                n_splits=split.k, shuffle=True, random_state=split.seed
+            )
+            prefix, what = "fold", f"{split.k} folds"
+        else:
+            cutter = (StratifiedShuffleSplit if stratified else ShuffleSplit)(
+                n_splits=split.repeats, test_size=split.test_fraction, random_state=split.seed
+            )
+            prefix, what = "rep", "holdouts"
         try:
-            pieces = list(cutter.split(np.zeros(n), target))
+            pieces = list(cutter.split(np.zeros(n), labels if stratified else np.zeros(n)))
         except ValueError as exc:
-            problems.append(Problem(base, f"split: cannot cut {split.k} folds: {exc}"))
+            problems.append(Problem(base, f"split: cannot cut {what}: {exc}"))
             return []
         return [
-            FoldSplit(f"fold{i}", train, np.sort(test)) for i, (train, test) in enumerate(pieces)
-        ]
-    if split.kind is SplitKind.REPEATED_HOLDOUT:
-        stratified = split.stratify and single
-        shuffler: Any = (StratifiedShuffleSplit if stratified else ShuffleSplit)(
-            n_splits=split.repeats, test_size=split.test_fraction, random_state=split.seed
-        )
-        target = labels if stratified else np.zeros(n)
-        try:
-            pieces = list(shuffler.split(np.zeros(n), target))
-        except ValueError as exc:
-            problems.append(Problem(base, f"split: cannot cut holdouts: {exc}"))
-            return []
-        return [
-            FoldSplit(f"rep{i}", np.sort(train), np.sort(test))
+            FoldSplit(f"{prefix}{i}", np.sort(train), np.sort(test))
             for i, (train, test) in enumerate(pieces)
         ]
     return _predefined(base / (split.file or ""), samples, problems)
