@@ -255,8 +255,8 @@ def test_the_readme_participant_example_works(
 ) -> None:
     readme = (REPO / "README.md").read_text()
     files = {
-        "model.py": _dedent_block(readme, "   ```python\n   # model.py\n", "   "),
-        "Dockerfile": _dedent_block(readme, "   ```dockerfile\n", "   "),
+        "model.py": _dedent_block(readme, "```python\n# model.py\n"),
+        "Dockerfile": _dedent_block(readme, "```dockerfile\n"),
     }
     folds = {"synth-loco-3class": "crew_C1", "synth-lomo-highdim": "mission_M1"}
     statuses = _run_documented_submission(
