@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -106,12 +107,16 @@ def test_interrupting_a_run_removes_its_containers(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
     )
 
-    def mine() -> list[Any]:
-        found = docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
+    def mine() -> list[dict[str, Any]]:
+        # The low-level list: no per-container inspect that races with removal.
+        found = docker_client.api.containers(all=True, filters={"label": LABEL_MANAGED})
         return [
-            c for c in found if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(process.pid)]
+            c
+            for c in found
+            if c["Labels"].get(LABEL_OWNER, "").split(":")[1:2] == [str(process.pid)]
         ]
 
     deadline = time.monotonic() + 60
@@ -120,7 +125,13 @@ def test_interrupting_a_run_removes_its_containers(
     assert mine(), "the run never started a container"
     time.sleep(1.0)  # inside the fit phase now
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        left = [c["State"] for c in mine()]
+        process.send_signal(signal.SIGABRT)
+        _, stderr = process.communicate()
+        pytest.fail(f"still running 60 s after the signal; containers {left}; stacks:\n{stderr}")
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert mine() == []
