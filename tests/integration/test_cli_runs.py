@@ -92,23 +92,31 @@ def test_interrupting_a_run_removes_its_containers(
     bundle = bundle_variant(
         "synth-loco-3class", tmp_path, folds=["crew_C1"], time_limits={"fit_seconds": 120}
     )
-    process = subprocess.Popen(
-        [
-            *AIRLOCK,
-            "run",
-            "--image",
-            behave_image("sleep_fit"),
-            "-b",
-            str(bundle),
-            "--results",
-            str(tmp_path / "r"),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
-    )
+    image = behave_image("sleep_fit")
+    # As from a terminal: a test session started in the background (`cmd &` in a script) has
+    # SIGINT ignored, which children inherit, and Python then never raises KeyboardInterrupt.
+    # A handler (not an ignore) becomes the default in the child.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [
+                *AIRLOCK,
+                "run",
+                "--image",
+                image,
+                "-b",
+                str(bundle),
+                "--results",
+                str(tmp_path / "r"),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
+        )
+    finally:
+        signal.signal(signal.SIGINT, ignored)
 
     def mine() -> list[dict[str, Any]]:
         # The low-level list: no per-container inspect that races with removal.
