@@ -26,8 +26,6 @@ from pathlib import Path
 
 from runner import limits
 from runner.errors import (
-    Cancelled,
-    DeadlineReached,
     InfraError,
     OutputTooLarge,
     StreamEnded,
@@ -42,9 +40,9 @@ from runner.sandbox.base import (
     SandboxSpec,
 )
 from runner.sandbox.logs import LogCapture
+from runner.sandbox.polling import ResourceSampler, check_pending_stdout, time_left
 
 _READ_BYTES = 1 << 16
-_PENDING_STDOUT_LIMIT = 2 * limits.MAX_MESSAGE_BYTES
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
@@ -76,31 +74,16 @@ def _group_usage(pgid: int) -> tuple[float, int]:
     return cpu_ticks / _CLOCK_TICKS, rss_pages * _PAGE_BYTES
 
 
-class _ProcessSampler(threading.Thread):
+class _ProcessSampler(ResourceSampler):
     """Samples the process group so figures survive the process (best effort: CPU of
     children that already exited is not counted)."""
 
     def __init__(self, pgid: int) -> None:
-        super().__init__(name=f"airlock-process-sampler-{pgid}", daemon=True)
+        super().__init__(f"airlock-process-sampler-{pgid}")
         self._pgid = pgid
-        self._stop_event = threading.Event()
-        self._lock = threading.Lock()
-        self._cpu = 0.0
-        self._peak = 0
 
-    def sample_now(self) -> ResourceSample:
-        cpu, rss = _group_usage(self._pgid)
-        with self._lock:
-            self._cpu = max(self._cpu, cpu)
-            self._peak = max(self._peak, rss)
-            return ResourceSample(self._cpu, self._peak or None)
-
-    def run(self) -> None:
-        while not self._stop_event.wait(limits.RESOURCE_SAMPLE_SECONDS):
-            self.sample_now()
-
-    def stop(self) -> None:
-        self._stop_event.set()
+    def measure(self) -> ResourceSample:
+        return ResourceSample(*_group_usage(self._pgid))
 
 
 class ProcessSandbox(Sandbox):
@@ -125,14 +108,6 @@ class ProcessSandbox(Sandbox):
     def log(self) -> LogCapture:
         return self._log
 
-    def _check(self, deadline: float) -> float:
-        if self._cancel.is_set():
-            raise Cancelled("run interrupted")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise DeadlineReached("deadline reached")
-        return remaining
-
     def _receive(self, fd: int) -> None:
         try:
             data = os.read(fd, _READ_BYTES)
@@ -145,11 +120,7 @@ class ProcessSandbox(Sandbox):
             return
         if fd == self._stdout.fileno():
             self._pending += data
-            if len(self._pending) > _PENDING_STDOUT_LIMIT:
-                raise OutputTooLarge(
-                    f"more than {_PENDING_STDOUT_LIMIT} bytes on stdout without being asked",
-                    head=bytes(self._pending[: limits.QUOTE_BYTES]),
-                )
+            check_pending_stdout(self._pending)
         else:
             self._log.write(data)
 
@@ -170,14 +141,16 @@ class ProcessSandbox(Sandbox):
                 return data
             if self._stdout.fileno() not in self._open:
                 raise StreamEnded("stdout closed")
-            self._pump(min(self._check(deadline), limits.POLL_SECONDS))
+            self._pump(min(time_left(deadline, self._cancel), limits.POLL_SECONDS))
 
     def send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
         while view:
             if self._process.poll() is not None and self._stdout.fileno() not in self._open:
                 raise StreamEnded("the process ended while receiving input")
-            if self._pump(min(self._check(deadline), limits.POLL_SECONDS), writing=True):
+            if self._pump(
+                min(time_left(deadline, self._cancel), limits.POLL_SECONDS), writing=True
+            ):
                 try:
                     view = view[os.write(self._stdin.fileno(), view[:_READ_BYTES]) :]
                 except (BlockingIOError, InterruptedError):

@@ -10,8 +10,6 @@ import time
 
 from runner import limits
 from runner.errors import (
-    Cancelled,
-    DeadlineReached,
     GpuUnavailable,
     InfraError,
     OutputTooLarge,
@@ -31,47 +29,27 @@ from runner.sandbox.docker.client import DockerEngine
 from runner.sandbox.docker.spec import create_kwargs, gpu_problem
 from runner.sandbox.docker.streams import STDOUT, Demuxer, FrameError
 from runner.sandbox.logs import LogCapture
+from runner.sandbox.polling import ResourceSampler, check_pending_stdout, time_left
 
 _RECV_BYTES = 1 << 16
-_PENDING_STDOUT_LIMIT = 2 * limits.MAX_MESSAGE_BYTES
 
 
-class _Sampler(threading.Thread):
-    """Samples CPU and peak memory in the background so a container that dies mid-phase
-    still leaves figures at most one interval old."""
+class _Sampler(ResourceSampler):
+    """Reads the container's cgroup files when the runner can see them (cheap enough to
+    read on demand), else asks the engine for stats (slow: only in the background)."""
 
     def __init__(self, engine: DockerEngine, container_id: str, cgroup: CgroupFiles | None):
-        super().__init__(name=f"airlock-sampler-{container_id[:12]}", daemon=True)
+        super().__init__(f"airlock-sampler-{container_id[:12]}")
         self._engine, self._container_id, self._cgroup = engine, container_id, cgroup
-        self._stop_event = threading.Event()
-        self._lock = threading.Lock()
-        self._last = ResourceSample(None, None)
 
-    def sample_now(self) -> ResourceSample:
+    def measure(self) -> ResourceSample | None:
         if self._cgroup is not None:
-            fresh = self._cgroup.sample()
-        else:
-            fresh = self._engine.stats(self._container_id)
-        with self._lock:
-            if fresh is not None:
-                peak = max(fresh.peak_memory_bytes or 0, self._last.peak_memory_bytes or 0)
-                self._last = ResourceSample(fresh.cpu_seconds, peak or None)
-            return self._last
+            return self._cgroup.sample()
+        return self._engine.stats(self._container_id)
 
     @property
     def cheap(self) -> bool:
         return self._cgroup is not None
-
-    def last(self) -> ResourceSample:
-        with self._lock:
-            return self._last
-
-    def run(self) -> None:
-        while not self._stop_event.wait(limits.RESOURCE_SAMPLE_SECONDS):
-            self.sample_now()
-
-    def stop(self) -> None:
-        self._stop_event.set()
 
 
 class DockerSandbox(Sandbox):
@@ -102,14 +80,6 @@ class DockerSandbox(Sandbox):
     def log(self) -> LogCapture:
         return self._log
 
-    def _check(self, deadline: float) -> float:
-        if self._cancel.is_set():
-            raise Cancelled("run interrupted")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise DeadlineReached("deadline reached")
-        return remaining
-
     def _receive(self) -> None:
         """Read what is available now and route it: stdout to the buffer, stderr to the log."""
         try:
@@ -131,11 +101,7 @@ class DockerSandbox(Sandbox):
                 self._stdout += payload
             else:
                 self._log.write(payload)
-        if len(self._stdout) > _PENDING_STDOUT_LIMIT:
-            raise OutputTooLarge(
-                f"more than {_PENDING_STDOUT_LIMIT} bytes on stdout without being asked",
-                head=bytes(self._stdout[: limits.QUOTE_BYTES]),
-            )
+        check_pending_stdout(self._stdout)
 
     def read_stdout(self, deadline: float) -> bytes:
         while True:
@@ -145,7 +111,7 @@ class DockerSandbox(Sandbox):
                 return data
             if self._eof:
                 raise StreamEnded("stdout closed")
-            remaining = self._check(deadline)
+            remaining = time_left(deadline, self._cancel)
             readable, _, _ = select.select(
                 [self._sock], [], [], min(remaining, limits.POLL_SECONDS)
             )
@@ -157,7 +123,7 @@ class DockerSandbox(Sandbox):
         while view:
             if self._eof:
                 raise StreamEnded("the container closed its streams while receiving input")
-            remaining = self._check(deadline)
+            remaining = time_left(deadline, self._cancel)
             readable, writable, _ = select.select(
                 [self._sock], [self._sock], [], min(remaining, limits.POLL_SECONDS)
             )
