@@ -1,5 +1,6 @@
 """``airlock init``: a new submission folder from a template that builds and passes a dry
-run unchanged. Templates are package data under ``templates/``; the only substitutions
+run unchanged. Templates are package data under ``templates/`` (``common/`` plus one folder
+per template, which holds its ``model.py``); the only substitutions
 are ``{{name}}``, ``{{template}}``, ``{{bundles}}`` and ``{{repo}}``."""
 
 from __future__ import annotations
@@ -39,12 +40,17 @@ def scaffold(name: str, template: str, out: Path) -> list[Path]:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} already exists and is not an empty directory; nothing written")
     root = resources.files("runner.scaffold") / "templates"
-    sources = [(entry.name, entry) for entry in (root / template).iterdir() if entry.is_file()]
-    sources.append(("README.md", root / "README.md"))
+    # common/ holds what every template shares; a template's own file of the same name wins.
+    sources = {
+        entry.name: entry
+        for folder in ("common", template)
+        for entry in (root / folder).iterdir()
+        if entry.is_file()
+    }
     values = _placeholders(name, template)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for filename, source in sorted(sources, key=lambda item: item[0]):
+    for filename, source in sorted(sources.items()):
         text = source.read_text(encoding="utf-8")
         for placeholder, value in values.items():
             text = text.replace(placeholder, value)
