@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
-
-SHARED = REPO.parent / "shared" / "data"
+from tests.shared.sources import SHARED
 
 
 @pytest.fixture(scope="session")

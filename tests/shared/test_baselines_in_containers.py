@@ -7,35 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from runner.cli import app
 from runner.results.store import LocalResultStore
 from runner.run import RunRequest, SuiteRunner
 from runner.sandbox.docker.sandbox import DockerProvider
 from runner.suites.report import baselines_markdown
+from tests.shared.sources import TASKS_WITH_DATA, import_bundles
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.docker]
 
-WITH_DATA = [
-    "A1",
-    "A2",
-    "B2",
-    "C1",
-    "C2",
-    "D1",
-    "E1",
-    "E2",
-    "E3",
-    "E4",
-    "F4",
-    "F5",
-    "G1",
-    "H1",
-    "I1",
-    "I2",
-    "I3",
-]
 SPEC_CORRECTED = {"F4": 0.3992, "F5": 0.3591, "G1": 0.4171}
 
 
@@ -47,42 +27,9 @@ def suites(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     root = tmp_path_factory.mktemp("suites")
-    for command in (
-        [
-            "bundle",
-            "import",
-            "spaceomicsbench",
-            "--source",
-            str(spaceomics_dir),
-            "--out",
-            str(root / "sob"),
-            "--as-published",
-        ],
-        [
-            "bundle",
-            "import",
-            "spaceomicsbench",
-            "--source",
-            str(spaceomics_dir),
-            "--out",
-            str(root / "sob"),
-            "--tasks",
-            "F4,F5,G1",
-        ],
-        [
-            "bundle",
-            "import",
-            "genelab",
-            "--source",
-            str(genelab_dir),
-            "--out",
-            str(root / "genelab"),
-            "--tasks",
-            "A1,A2,A3,A4,A5,A6",
-        ],
-    ):
-        result = CliRunner().invoke(app, command)
-        assert result.exit_code == 0, result.output
+    import_bundles("spaceomicsbench", spaceomics_dir, root / "sob", "--as-published")
+    import_bundles("spaceomicsbench", spaceomics_dir, root / "sob", "--tasks", "F4,F5,G1")
+    import_bundles("genelab", genelab_dir, root / "genelab", "--tasks", "A1,A2,A3,A4,A5,A6")
     store = LocalResultStore(root / "results")
     provider = DockerProvider()
     SuiteRunner(provider, store).run(
@@ -104,7 +51,7 @@ def test_logreg_matches_the_published_spaceomicsbench_baselines(
     published = json.loads((spaceomics_dir / "baselines" / "baseline_results.json").read_text())
     results = _by_bundle(suites)
     worst = 0.0
-    for task in WITH_DATA:
+    for task in TASKS_WITH_DATA:
         result = results[f"spaceomicsbench-v2.1-{task}@as-published"]
         assert result.aggregate.complete, (task, [f.reason for f in result.folds])
         key = "multilabel_logreg" if task == "B2" else "logreg"

@@ -6,39 +6,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from runner.bundle.validate import validate_bundle
-from runner.cli import app
-from runner.suites.spaceomicsbench.truth import TASK_IDS
+from tests.shared.sources import TASKS_WITH_DATA, import_bundles
 
 pytestmark = pytest.mark.shared_data
-
-WITH_DATA = [t for t in TASK_IDS if t not in {"B1", "F1", "F2", "F3"}]
 
 
 @pytest.fixture(scope="module")
 def sob_bundles(spaceomics_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("sob")
-    corrected = CliRunner().invoke(
-        app,
-        ["bundle", "import", "spaceomicsbench", "--source", str(spaceomics_dir), "--out", str(out)],
-    )
-    published = CliRunner().invoke(
-        app,
-        [
-            "bundle",
-            "import",
-            "spaceomicsbench",
-            "--source",
-            str(spaceomics_dir),
-            "--out",
-            str(out),
-            "--as-published",
-        ],
-    )
-    assert corrected.exit_code == 0, corrected.output
-    assert published.exit_code == 0, published.output
+    corrected = import_bundles("spaceomicsbench", spaceomics_dir, out)
+    published = import_bundles("spaceomicsbench", spaceomics_dir, out, "--as-published")
     return out, corrected.output + published.output
 
 
@@ -46,7 +25,9 @@ def test_every_task_with_data_imports_valid_in_both_variants(sob_bundles: tuple[
     out, _ = sob_bundles
     names = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert names == sorted(
-        f"spaceomicsbench-v2.1-{t}@{v}" for t in WITH_DATA for v in ("as-published", "corrected")
+        f"spaceomicsbench-v2.1-{t}@{v}"
+        for t in TASKS_WITH_DATA
+        for v in ("as-published", "corrected")
     )
     for name in names:
         assert validate_bundle(out / name) == [], name
@@ -67,7 +48,7 @@ def test_variants_differ_exactly_where_upstream_relies_on_position(
 ) -> None:
     out, _ = sob_bundles
     differing = []
-    for task in WITH_DATA:
+    for task in TASKS_WITH_DATA:
         folds = out / f"spaceomicsbench-v2.1-{task}@corrected" / "folds"
         for x in sorted(folds.rglob("X.csv")):
             published = (
@@ -84,46 +65,17 @@ def test_variants_differ_exactly_where_upstream_relies_on_position(
 def test_import_is_deterministic(spaceomics_dir: Path, genelab_dir: Path, tmp_path: Path) -> None:
     outputs = []
     for run in ("first", "second"):
-        sob = CliRunner().invoke(
-            app,
-            [
-                "bundle",
-                "import",
-                "spaceomicsbench",
-                "--source",
-                str(spaceomics_dir),
-                "--out",
-                str(tmp_path / run),
-                "--tasks",
-                "A1,D1,G1",
-            ],
+        sob = import_bundles(
+            "spaceomicsbench", spaceomics_dir, tmp_path / run, "--tasks", "A1,D1,G1"
         )
-        gl = CliRunner().invoke(
-            app,
-            [
-                "bundle",
-                "import",
-                "genelab",
-                "--source",
-                str(genelab_dir),
-                "--out",
-                str(tmp_path / run),
-                "--tasks",
-                "A4,B5",
-            ],
-        )
-        assert sob.exit_code == 0, sob.output
-        assert gl.exit_code == 0, gl.output
+        gl = import_bundles("genelab", genelab_dir, tmp_path / run, "--tasks", "A4,B5")
         outputs.append(sorted(line.split()[-1] for line in (sob.stdout + gl.stdout).splitlines()))
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) == 5
 
 
 def test_genelab_bundles(genelab_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["bundle", "import", "genelab", "--source", str(genelab_dir), "--out", str(tmp_path)]
-    )
-    assert result.exit_code == 0, result.output
+    result = import_bundles("genelab", genelab_dir, tmp_path)
     assert "A4: fold_RR-23_holdout skipped: no score file RR-23_gsva_hallmark.csv" in result.output
     folds = 0
     for bundle in sorted(tmp_path.iterdir()):
@@ -148,22 +100,8 @@ def test_genelab_bundles(genelab_dir: Path, tmp_path: Path) -> None:
 
 
 def test_gene_level_says_what_is_absent(genelab_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "bundle",
-            "import",
-            "genelab",
-            "--source",
-            str(genelab_dir),
-            "--out",
-            str(tmp_path),
-            "--level",
-            "gene",
-            "--tasks",
-            "A2",
-        ],
+    result = import_bundles(
+        "genelab", genelab_dir, tmp_path, "--level", "gene", "--tasks", "A2", exit_code=1
     )
-    assert result.exit_code == 1
     assert "A2: gene-level features absent:" in result.output
     assert "train_X.csv (the public fold package does not ship them); skipped" in result.output

@@ -27,6 +27,17 @@ AS_PUBLISHED = "as-published"
 CORRECTED = "corrected"
 VARIANTS = (CORRECTED, AS_PUBLISHED)
 CLINICAL_META = ["sample_id", "crew", "tissue", "timepoint", "timepoint_days", "phase", "mission"]
+PLASMA_META = [
+    "sample_id",
+    "crew",
+    "month_tp",
+    "timepoint",
+    "timepoint_days",
+    "phase",
+    "mission",
+    "tissue",
+]
+"""The non-protein columns of proteomics_plasma_matrix.csv."""
 
 
 @dataclass
@@ -108,20 +119,10 @@ def _b2(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Featu
 
 def _c1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
     table = _csv(source, "proteomics_plasma_matrix.csv", files)
-    meta = [
-        "sample_id",
-        "crew",
-        "month_tp",
-        "timepoint",
-        "timepoint_days",
-        "phase",
-        "mission",
-        "tissue",
-    ]
-    values = np.nan_to_num(_numeric(table.drop(columns=meta)), nan=0.0)  # upstream: NaN -> 0
+    values = np.nan_to_num(_numeric(table.drop(columns=PLASMA_META)), nan=0.0)  # upstream: NaN -> 0
     meta_columns, rows = _crews(truth.ids, table["crew"])
     return Features(
-        [c for c in table.columns if c not in meta],
+        [c for c in table.columns if c not in PLASMA_META],
         values,
         meta_columns,
         rows,
@@ -236,16 +237,6 @@ def _g1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Featu
         ],
         axis=1,
     )
-    plasma_meta = [
-        "sample_id",
-        "crew",
-        "month_tp",
-        "timepoint",
-        "timepoint_days",
-        "phase",
-        "mission",
-        "tissue",
-    ]
     plasma_keys = list(
         zip(plasma["crew"].astype(str), plasma["timepoint_days"].astype(int), strict=True)
     )
@@ -288,7 +279,7 @@ def _g1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Featu
         notes.append(
             "corrected: proteomics rows and metabolomics columns matched by (crew, timepoint_days)"
         )
-    proteins = plasma.drop(columns=plasma_meta)
+    proteins = plasma.drop(columns=PLASMA_META)
     prot_values = np.nan_to_num(_numeric(proteins.iloc[prot_rows]), nan=0.0)
     met_values = np.nan_to_num(
         metabolomics[met_columns]
