@@ -68,18 +68,18 @@ class SubmissionFault(AirlockError):
         phase: the protocol phase in which it happened (``handshake``, ``fit``, ...).
     """
 
-    def __init__(self, message: str, *, phase: str, public: str | None = None) -> None:
+    def __init__(self, message: str, *, phase: str, public: str) -> None:
         super().__init__(message)
         self.phase = phase
-        self.public = public or message
-        """The message without anything the submission wrote (what sealed mode shows)."""
+        self.public = public
+        """One of the fixed public templates (runner/reasons.py): what sealed mode shows."""
 
 
 class PhaseTimeout(SubmissionFault):
     """A phase ran past its time limit; the container was killed."""
 
-    def __init__(self, message: str, *, phase: str, limit_seconds: float) -> None:
-        super().__init__(message, phase=phase)
+    def __init__(self, message: str, *, phase: str, public: str, limit_seconds: float) -> None:
+        super().__init__(message, phase=phase, public=public)
         self.limit_seconds = limit_seconds
 
 
@@ -108,11 +108,12 @@ class StreamEnded(StreamSignal):
 
 
 class OutputTooLarge(StreamSignal):
-    """A stdout line exceeded the message size limit; ``head`` holds its first bytes."""
+    """Stdout nobody asked for passed ``limit`` bytes; ``head`` holds its first bytes."""
 
-    def __init__(self, message: str, *, head: bytes) -> None:
+    def __init__(self, message: str, *, head: bytes, limit: int) -> None:
         super().__init__(message)
         self.head = head
+        self.limit = limit
 
 
 class Cancelled(AirlockError):

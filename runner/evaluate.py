@@ -6,6 +6,8 @@ and only when its predictions passed every check.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,15 +24,20 @@ from runner.bundle.load import (
     load_test_inputs,
 )
 from runner.bundle.spec import TimeLimits
-from runner.errors import BundleError
+from runner.errors import BundleError, Cancelled
 from runner.predictions import InvalidPredictions, assemble, to_csv
 from runner.protocol.messages import Hello, RunLimits, TaskInfo
+from runner.reasons import matches_a_template
 from runner.results.model import AppliedLimits, FoldResources, FoldResult, PhaseUsage
 from runner.results.statistics import Scored, fold_statistics
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 from runner.scoring.fold import score_fold
+from runner.sealing import seal_fold
 from runner.session import SessionOutcome, SessionPlan, run_session
+from runner.untrusted import capped_line, shown
 from runner.verdict import Evidence, Status, decide
+
+_log = logging.getLogger("airlock.fold")
 
 
 @dataclass(frozen=True)
@@ -55,12 +62,18 @@ class LogPolicy:
 
 @dataclass(frozen=True)
 class FoldReport:
-    """A fold's result plus the artifacts to store beside it."""
+    """A fold's result plus the artifacts to store beside it.
+
+    ``result`` is what participants see (sealed: runner/sealing.py's public view);
+    ``private`` is the exact result, kept for organizers only (None in a dry run, whose
+    result is exact already).
+    """
 
     result: FoldResult
     predictions_csv: bytes | None
     log_text: str
     scored: Scored | None = None
+    private: FoldResult | None = None
 
 
 def evaluate_fold(
@@ -74,6 +87,45 @@ def evaluate_fold(
     cancel: threading.Event,
     on_phase: Callable[[str], None] | None = None,
     policy: LogPolicy | None = None,
+) -> FoldReport:
+    """Evaluate one fold; always returns a report, whatever happens below.
+
+    Faults of the submission and of the machine become statuses inside; anything else is
+    a defect of the runner itself, recorded as ``infra_error`` (never blamed on the
+    submission) with its type, so a run or a worker always stores a fold record.
+    """
+    started_at = datetime.now(UTC)
+    try:
+        return _evaluate_fold(
+            provider,
+            bundle,
+            fold,
+            image,
+            applied,
+            run_id=run_id,
+            cancel=cancel,
+            on_phase=on_phase,
+            policy=policy or LogPolicy(),
+        )
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a runner defect: keep the run going and say so
+        _log.exception("internal error in fold %s/%s", bundle.spec.id, fold.id)
+        reason = f"internal error in the runner ({type(exc).__name__}); the fold was not judged"
+        return _infra_report(fold, reason, started_at, applied)
+
+
+def _evaluate_fold(
+    provider: SandboxProvider,
+    bundle: Bundle,
+    fold: FoldPaths,
+    image: ImageInfo,
+    applied: AppliedLimits,
+    *,
+    run_id: str,
+    cancel: threading.Event,
+    on_phase: Callable[[str], None] | None,
+    policy: LogPolicy,
 ) -> FoldReport:
     started_at = datetime.now(UTC)
     started = time.monotonic()
@@ -97,6 +149,7 @@ def evaluate_fold(
         spec=spec,
         hello=_hello(bundle, inputs, applied, fold.id, provider.train_path(spec)),
         inputs=inputs,
+        outputs=len(bundle.spec.outputs),
         time_limits=TimeLimits(
             handshake_seconds=applied.handshake_seconds,
             fit_seconds=applied.fit_seconds,
@@ -108,7 +161,6 @@ def evaluate_fold(
     except BundleError as exc:
         return _infra_report(fold, str(exc), started_at, applied)
 
-    policy = policy or LogPolicy()
     prediction_problem = prediction_problem_public = None
     predictions = None
     if outcome.fault is None and outcome.infra_error is None:
@@ -138,13 +190,13 @@ def evaluate_fold(
     details: dict[str, Any] = {}
     scored = None
     statistics = None
-    status = verdict.status
-    reason = verdict.public_reason if policy.sealed else verdict.reason
+    status, reason = verdict.status, verdict.reason
     if status is Status.OK and predictions is not None:
         try:
             truth = load_sealed_labels(bundle, fold)
         except BundleError as exc:
             status, reason = Status.INFRA_ERROR, f"sealed labels unreadable: {exc}"
+            verdict = dataclasses.replace(verdict, public_reason=reason)
         else:
             score = score_fold(bundle.spec, truth, predictions)
             metrics, notes, details = score.scores.values, score.scores.notes, score.details
@@ -152,10 +204,10 @@ def evaluate_fold(
             if scored is not None and _wants_genelab_statistics(bundle):
                 statistics = fold_statistics(scored)
 
-    result = FoldResult(
+    exact = FoldResult(
         fold_id=fold.id,
         status=status,
-        reason=reason,
+        reason=capped_line(reason),
         phase=verdict.phase,
         n_test=len(inputs.ids),
         metrics=metrics,
@@ -165,13 +217,20 @@ def evaluate_fold(
         resources=_resources(outcome, time.monotonic() - started, applied.gpus),
         started_at=started_at,
         finished_at=datetime.now(UTC),
-        submission_name=outcome.ready.name if outcome.ready and not policy.sealed else None,
-        notes=outcome.notes,
+        submission_name=shown(outcome.ready.name, 200)
+        if outcome.ready and outcome.ready.name
+        else None,
+        notes=[capped_line(note) for note in outcome.notes],
         log_tail=outcome.log.tail_lines(policy.tail_lines) if status is not Status.OK else [],
         log_bytes=outcome.log.total_bytes,
     )
     csv_bytes = to_csv(bundle.spec, predictions) if predictions is not None else None
-    return FoldReport(result, csv_bytes, outcome.log.text(), scored)
+    if not policy.sealed:
+        return FoldReport(exact, csv_bytes, outcome.log.text(), scored)
+    if status is not Status.INFRA_ERROR and verdict.public_reason:
+        assert matches_a_template(verdict.public_reason), verdict.public_reason
+    public_result = seal_fold(exact, capped_line(verdict.public_reason))
+    return FoldReport(public_result, csv_bytes, outcome.log.text(), scored, private=exact)
 
 
 def _wants_genelab_statistics(bundle: Bundle) -> bool:

@@ -21,6 +21,22 @@ PREDICT_BATCH_BYTES: Final = 4 * MiB
 """Target size of one ``predict`` message; the test set is split into batches below it."""
 QUOTE_BYTES: Final = 120
 """How many offending stdout bytes an error message quotes."""
+QUOTE_CHARS: Final = 120
+"""Longest quotation of submission text (after escaping) in a dry-run reason."""
+QUOTE_ID_CHARS: Final = 40
+"""Longest quotation of one id the submission sent, in a dry-run reason."""
+REASON_CHARS: Final = 600
+"""Longest reason (or note) a result holds; anything longer is cut and says so."""
+MAX_CONTROL_MESSAGE_BYTES: Final = 64 * KiB
+"""Longest ``ready``, ``fitted`` or ``error`` line: they carry a few fields, never data."""
+REPLY_BYTES_PER_VALUE: Final = 64
+"""Room per expected probability or label in a ``predictions`` line (a float needs <= 24)."""
+MAX_JSON_DEPTH: Final = 8
+"""Deepest nesting of arrays and objects in an incoming line (predictions need 3)."""
+MAX_INT_DIGITS: Final = 20
+"""Longest integer literal in an incoming line (a batch number or a 0/1 label)."""
+MAX_EXTRA_VALUES: Final = 4096
+"""JSON values an incoming line may hold beyond what its message needs (own fields)."""
 
 # Phases (the bundle gives fit/predict; these are runner-side defaults and bounds)
 DEFAULT_HANDSHAKE_SECONDS: Final = 30.0

@@ -16,18 +16,19 @@ import numpy as np
 
 from runner.bundle.spec import BundleSpec, TaskType
 from runner.protocol.messages import Predictions
-
-_SHOWN = 5
+from runner.reasons import public
+from runner.untrusted import shown_list
 
 
 class InvalidPredictions(ValueError):
     """The predictions cannot be scored. ``str(err)`` says exactly why, naming the first
-    offending ids; ``public`` says it without any id or value the submission sent (sealed
-    mode shows only that, so predictions cannot carry data out through error messages)."""
+    offending ids (escaped and capped); ``public`` is a fixed template without any id,
+    value or count the submission chose (sealed mode shows only that, so predictions
+    cannot carry data out through error messages)."""
 
-    def __init__(self, summary: str, ids: list[str] | None = None) -> None:
-        super().__init__(f"{summary}: {_first(ids)}" if ids else summary)
-        self.public = summary
+    def __init__(self, summary: str, public_reason: str, ids: list[str] | None = None) -> None:
+        super().__init__(f"{summary}: {shown_list(ids)}" if ids else summary)
+        self.public = public_reason
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,6 @@ class PredictionSet:
     proba_sent: bool
 
 
-def _first(values: list[str]) -> str:
-    shown = ", ".join(repr(v) for v in values[:_SHOWN])
-    return shown + (", …" if len(values) > _SHOWN else "")
-
-
 def assemble(
     spec: BundleSpec, expected_ids: list[str], batches: list[Predictions]
 ) -> PredictionSet:
@@ -60,12 +56,13 @@ def assemble(
     label_rows: list[np.ndarray] = []
     kinds = {(b.proba is not None, b.labels is not None) for b in batches}
     if len(kinds) > 1:
-        raise InvalidPredictions(
-            "some batches send proba and others labels; send the same fields in all"
-        )
+        text = public("mixed_fields")
+        raise InvalidPredictions(text, text)
     for batch in batches:
         if batch.proba is None and batch.labels is None:
-            raise InvalidPredictions(f"batch {batch.batch} has neither 'proba' nor 'labels'")
+            raise InvalidPredictions(
+                f"batch {batch.batch} has neither 'proba' nor 'labels'", public("no_fields")
+            )
         ids += batch.ids
         if batch.proba is not None:
             proba_rows.append(_proba(spec, batch, width))
@@ -84,24 +81,24 @@ def _proba(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
     n = len(batch.ids)
     if len(batch.proba) != n:
         raise InvalidPredictions(
-            f"batch {batch.batch} has {n} ids but {len(batch.proba)} proba values"
+            f"batch {batch.batch} has {n} ids but {len(batch.proba)} proba values",
+            public("proba_count"),
         )
     if spec.task_type is TaskType.BINARY:
         if n and not all(isinstance(v, float) for v in batch.proba):
-            raise InvalidPredictions(
-                "binary proba must be one number per id (the positive class's probability), "
-                "got lists"
-            )
+            text = public("binary_lists")
+            raise InvalidPredictions(text, text)
         values: np.ndarray = np.asarray(batch.proba, dtype=np.float64).reshape(n)
     else:
         rows = batch.proba
         for sample_id, row in zip(batch.ids, rows, strict=True):
             if not isinstance(row, list) or len(row) != width:
                 got = len(row) if isinstance(row, list) else "not a list of"
+                output = "class" if spec.task_type is TaskType.MULTICLASS else "label"
                 raise InvalidPredictions(
-                    f"a row has {got} probabilities, expected {width} (one per "
-                    f"{'class' if spec.task_type is TaskType.MULTICLASS else 'label'} "
+                    f"a row has {got} probabilities, expected {width} (one per {output} "
                     f"{spec.outputs})",
+                    public("row_width", width=width, output=output),
                     [sample_id],
                 )
         values = np.asarray(rows, dtype=np.float64).reshape(n, width)
@@ -114,23 +111,31 @@ def _check_probabilities(ids: list[str], values: np.ndarray) -> None:
     nonfinite = ~np.isfinite(flat).all(axis=1)
     if nonfinite.any():
         bad = [ids[i] for i in np.flatnonzero(nonfinite)]
-        raise InvalidPredictions(f"{len(bad)} ids have NaN or infinite probabilities", bad)
+        raise InvalidPredictions(
+            f"{len(bad)} ids have NaN or infinite probabilities", public("not_finite"), bad
+        )
     outside = ((flat < 0) | (flat > 1)).any(axis=1)
     if outside.any():
         bad = [ids[i] for i in np.flatnonzero(outside)]
-        raise InvalidPredictions(f"{len(bad)} ids have probabilities outside [0, 1]", bad)
+        raise InvalidPredictions(
+            f"{len(bad)} ids have probabilities outside [0, 1]", public("out_of_range"), bad
+        )
 
 
 def _labels(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
     assert batch.labels is not None
     n = len(batch.ids)
     if len(batch.labels) != n:
-        raise InvalidPredictions(f"batch {batch.batch} has {n} ids but {len(batch.labels)} labels")
+        raise InvalidPredictions(
+            f"batch {batch.batch} has {n} ids but {len(batch.labels)} labels",
+            public("labels_count"),
+        )
     if spec.task_type is TaskType.MULTILABEL:
         for sample_id, row in zip(batch.ids, batch.labels, strict=True):
             if not isinstance(row, list) or len(row) != width or any(v not in (0, 1) for v in row):
                 raise InvalidPredictions(
                     f"a row is not {width} labels of 0 or 1 (one per label {spec.labels})",
+                    public("multilabel_row", width=width),
                     [sample_id],
                 )
         return np.asarray(batch.labels, dtype=np.int8).reshape(n, width)
@@ -139,7 +144,9 @@ def _labels(spec: BundleSpec, batch: Predictions, width: int) -> np.ndarray:
     bad = [sample_id for sample_id, code in zip(batch.ids, codes, strict=True) if code is None]
     if bad:
         raise InvalidPredictions(
-            f"{len(bad)} ids have labels that are not one of the classes {spec.classes}", bad
+            f"{len(bad)} ids have labels that are not one of the classes {spec.classes}",
+            public("unknown_class"),
+            bad,
         )
     return np.asarray(codes, dtype=np.int64)
 
@@ -148,16 +155,24 @@ def _check_ids(expected: list[str], sent: list[str]) -> None:
     counts = Counter(sent)
     duplicated = sorted(i for i, c in counts.items() if c > 1)
     if duplicated:
-        raise InvalidPredictions(f"{len(duplicated)} ids were predicted more than once", duplicated)
+        raise InvalidPredictions(
+            f"{len(duplicated)} ids were predicted more than once",
+            public("duplicate_ids"),
+            duplicated,
+        )
     expected_set = set(expected)
     missing = [i for i in expected if i not in counts]
     if missing:
         raise InvalidPredictions(
-            f"{len(missing)} of {len(expected)} test ids have no prediction", missing
+            f"{len(missing)} of {len(expected)} test ids have no prediction",
+            public("missing_ids", n_test=len(expected)),
+            missing,
         )
     extra = sorted(i for i in counts if i not in expected_set)
     if extra:
-        raise InvalidPredictions(f"{len(extra)} predicted ids are not test ids", extra)
+        raise InvalidPredictions(
+            f"{len(extra)} predicted ids are not test ids", public("extra_ids"), extra
+        )
 
 
 def _derive(

@@ -27,6 +27,9 @@ class FoldRecord(BaseModel):
     fingerprint: str
     run_id: str
     result: FoldResult
+    """What the submission's result shows (sealed: the public view)."""
+    private: FoldResult | None = None
+    """Sealed runs only: the exact result (full reason, exact figures), for organizers."""
     scored_truth: list[int] | None = None
     scored_score: list[float] | None = None
 

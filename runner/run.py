@@ -26,6 +26,8 @@ from runner.results.model import AppliedLimits, Provenance, SubmissionResult
 from runner.results.statistics import task_statistics
 from runner.results.store import ResultStore, result_key
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
+from runner.schedule import FoldSchedule, fold_slot
+from runner.sealing import minute
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class RunRequest:
     """Run every fold again even when a stored result could be reused."""
     log_lines: int | None = None
     """stderr lines shown per failed fold (default: 0 in sealed mode, 20 in a dry run)."""
+    schedule: FoldSchedule | None = None
+    """Whether folds may overlap (default: one at a time per submission when sealed)."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,6 @@ class Plan:
 
 def stored_fold(store: ResultStore, plan: Plan, fold_id: str) -> FoldReport | None:
     """A finished fold of an earlier run (or another worker) that may stand in for this one."""
-    """A finished fold of an earlier run that may be reused, as a report."""
     record = resume.reusable(
         store.get_artifact(plan.key, resume.record_name(fold_id)), plan.fingerprint
     )
@@ -217,7 +220,7 @@ def stored_fold(store: ResultStore, plan: Plan, fold_id: str) -> FoldReport | No
     result = record.result.model_copy(
         update={"reused_from": record.result.reused_from or record.run_id}
     )
-    return FoldReport(result, None, "", scored)
+    return FoldReport(result, None, "", scored, private=record.private)
 
 
 def persist_fold(store: ResultStore, plan: Plan, report: FoldReport, run_id: str) -> FoldReport:
@@ -231,18 +234,22 @@ def persist_fold(store: ResultStore, plan: Plan, report: FoldReport, run_id: str
         update["log_file"] = f"logs/{fold.fold_id}.stderr.log"
         store.put_artifact(plan.key, update["log_file"], report.log_text.encode())
     result = fold.model_copy(update=update)
+    private = report.private.model_copy(update=update) if report.private is not None else None
+    if plan.policy.sealed:
+        result = result.model_copy(update={"log_file": None})
     truth, score = report.scored if report.scored is not None else (None, None)
     record = resume.FoldRecord(
         fingerprint=plan.fingerprint,
         run_id=run_id,
         result=result,
+        private=private,
         scored_truth=truth.astype(int).tolist() if truth is not None else None,
         scored_score=score.tolist() if score is not None else None,
     )
     store.put_artifact(
         plan.key, resume.record_name(fold.fold_id), record.model_dump_json().encode()
     )
-    return FoldReport(result, report.predictions_csv, report.log_text, report.scored)
+    return FoldReport(result, report.predictions_csv, report.log_text, report.scored, private)
 
 
 def assemble_result(
@@ -276,7 +283,7 @@ def assemble_result(
             engine=engine,
             python=platform.python_version(),
             started_at=started_at,
-            finished_at=datetime.now(UTC),
+            finished_at=minute(datetime.now(UTC)) if plan.policy.sealed else datetime.now(UTC),
             limits=applied,
             team=plan.team,
             benchmark=(
@@ -310,6 +317,7 @@ class SuiteRunner:
         self._provider = provider
         self._store = store
         self._listener = listener or RunListener()
+        self._schedule = FoldSchedule.CONCURRENT
         self.cancel = threading.Event()
 
     def run(self, request: RunRequest) -> list[StoredResult]:
@@ -324,6 +332,7 @@ class SuiteRunner:
         image = self._provider.describe_image(request.image)
         bundles = load_for_run(request.bundles, request.sealed)
         policy = LogPolicy.of(request.sealed_mode, request.log_lines)
+        self._schedule = request.schedule or FoldSchedule.default(request.sealed_mode)
         plans = [
             Plan(bundle, applied, image, policy, request.team or team_of(request.image), isolated)
             for bundle in bundles
@@ -381,17 +390,18 @@ class SuiteRunner:
             def on_phase(phase: str) -> None:
                 self._listener.fold_phase(bundle.spec.id, fold.id, phase)
 
-            report = evaluate_fold(
-                self._provider,
-                bundle,
-                fold,
-                plan.image,
-                plan.applied,
-                run_id=run_id,
-                cancel=self.cancel,
-                on_phase=on_phase,
-                policy=plan.policy,
-            )
+            with fold_slot(self._schedule, plan.image.id, self.cancel):
+                report = evaluate_fold(
+                    self._provider,
+                    bundle,
+                    fold,
+                    plan.image,
+                    plan.applied,
+                    run_id=run_id,
+                    cancel=self.cancel,
+                    on_phase=on_phase,
+                    policy=plan.policy,
+                )
             if self.cancel.is_set():
                 return report  # interrupted: nothing of this fold is kept
             report = persist_fold(self._store, plan, report, run_id)

@@ -7,6 +7,7 @@ wrong is recorded in a :class:`SessionOutcome` and judged by :mod:`runner.verdic
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import threading
 import time
@@ -31,10 +32,13 @@ from runner.protocol.messages import (
     Hello,
     Predictions,
     Ready,
+    ReplyBudget,
     Shutdown,
     encode,
     encode_predict,
+    predictions_budget,
 )
+from runner.reasons import public
 from runner.sandbox.base import ExitInfo, Sandbox, SandboxProvider, SandboxSpec
 from runner.sandbox.logs import LogCapture
 
@@ -59,6 +63,8 @@ class SessionPlan:
     hello: Hello
     inputs: PredictInputs
     time_limits: TimeLimits
+    outputs: int = 1
+    """Values per test row in a reply: 1 (binary), classes (multiclass) or labels."""
     batch_bytes: int = limits.PREDICT_BATCH_BYTES
 
 
@@ -149,9 +155,13 @@ def _converse(
     meter = _Meter(sandbox, outcome, on_phase)
     time_limits = plan.time_limits
 
-    def exchange(phase: str, data: bytes, limit: float, deadline: float) -> Incoming:
+    def exchange(
+        phase: str, data: bytes, limit: float, deadline: float, budget: ReplyBudget | None = None
+    ) -> Incoming:
         channel.send(data, phase=phase, deadline=deadline, limit=limit)
-        return channel.receive(phase=phase, deadline=deadline, limit=limit)
+        if budget is None:
+            return channel.receive(phase=phase, deadline=deadline, limit=limit)
+        return channel.receive(phase=phase, deadline=deadline, limit=limit, budget=budget)
 
     with meter.phase(HANDSHAKE):
         limit = time_limits.handshake_seconds
@@ -162,25 +172,30 @@ def _converse(
                 f"submission speaks protocol {ready.protocol}, the runner speaks "
                 f"{limits.PROTOCOL_VERSION}",
                 phase=HANDSHAKE,
-                public="submission speaks another protocol version; "
-                f"the runner speaks {limits.PROTOCOL_VERSION}",
+                public=public("protocol_version", version=limits.PROTOCOL_VERSION),
             )
         outcome.ready = ready
 
     with meter.phase(FIT):
         limit = time_limits.fit_seconds
+        # The training data becomes readable only now: work done before `ready` cannot
+        # use it, so the fit phase's figures hold all of the fitting.
+        sandbox.release_training()
         _expect(exchange(FIT, encode(Fit()), limit, time.monotonic() + limit), Fitted, FIT)
 
     with meter.phase(PREDICT):
         limit = time_limits.predict_seconds
         deadline = time.monotonic() + limit
-        for number, message in enumerate(predict_messages(plan.inputs, plan.batch_bytes)):
-            reply = _expect(exchange(PREDICT, message, limit, deadline), Predictions, PREDICT)
+        batches = predict_messages(plan.inputs, plan.batch_bytes, plan.outputs)
+        for number, (message, budget) in enumerate(batches):
+            reply = _expect(
+                exchange(PREDICT, message, limit, deadline, budget), Predictions, PREDICT
+            )
             if reply.batch != number:
                 raise ProtocolViolation(
                     f"predictions answer batch {reply.batch}, expected batch {number}",
                     phase=PREDICT,
-                    public=f"predictions answer the wrong batch (expected batch {number})",
+                    public=public("wrong_batch", batch=number),
                 )
             outcome.batches.append(reply)
 
@@ -203,9 +218,8 @@ _M = TypeVar("_M", Ready, Fitted, Predictions)
 def _expect(message: Incoming, kind: type[_M], phase: str) -> _M:
     if not isinstance(message, kind):
         wanted = {Ready: "ready", Fitted: "fitted", Predictions: "predictions"}[kind]
-        raise ProtocolViolation(
-            f"expected a {wanted!r} message during {phase}, got {message.type!r}", phase=phase
-        )
+        text = public("wrong_message", expected=wanted, phase=phase, kind=message.type)
+        raise ProtocolViolation(text, phase=phase, public=text)
     return message
 
 
@@ -226,8 +240,11 @@ def _finish(sandbox: Sandbox, outcome: SessionOutcome) -> None:
     outcome.exit = sandbox.wait(_EXIT_WAIT_SECONDS)
 
 
-def predict_messages(inputs: PredictInputs, batch_bytes: int) -> Iterator[bytes]:
-    """Encoded ``predict`` lines covering every test row in order, each under the size limit.
+def predict_messages(
+    inputs: PredictInputs, batch_bytes: int, outputs: int = 1
+) -> Iterator[tuple[bytes, ReplyBudget]]:
+    """Encoded ``predict`` lines covering every test row in order, each under the size
+    limit, with the budget of the reply each one asks for.
 
     Raises:
         BundleError: when a single row cannot fit in one message.
@@ -246,9 +263,8 @@ def predict_messages(inputs: PredictInputs, batch_bytes: int) -> Iterator[bytes]
     stack = [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)][::-1]
     while stack:
         start, stop = stack.pop()
-        message = encode_predict(
-            number, inputs.ids[start:stop], inputs.X[start:stop], inputs.meta[start:stop]
-        )
+        ids = inputs.ids[start:stop]
+        message = encode_predict(number, ids, inputs.X[start:stop], inputs.meta[start:stop])
         if len(message) > limits.MAX_MESSAGE_BYTES or (
             len(message) > batch_bytes and stop - start > 1
         ):
@@ -260,5 +276,6 @@ def predict_messages(inputs: PredictInputs, batch_bytes: int) -> Iterator[bytes]
             middle = (start + stop) // 2
             stack += [(middle, stop), (start, middle)]
             continue
-        yield message
+        ids_bytes = len(json.dumps(ids, separators=(",", ":")))
+        yield message, predictions_budget(len(ids), ids_bytes, outputs)
         number += 1

@@ -22,6 +22,7 @@ from runner.errors import (
     SubmissionFault,
     SubmissionReportedError,
 )
+from runner.reasons import public
 
 
 class Status(StrEnum):
@@ -54,17 +55,14 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The status, the full one-line reason, and ``public_reason``: the same without any
-    text, id or value the submission itself produced (what sealed mode shows)."""
+    """The status, the full one-line reason, and ``public_reason``: one of the fixed
+    templates of runner/reasons.py, with nothing the submission wrote or controls (what
+    sealed mode shows). Infrastructure reasons are the runner's own text."""
 
     status: Status
     reason: str
     phase: str | None = None
     public_reason: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.public_reason:
-            object.__setattr__(self, "public_reason", self.reason)
 
 
 def _mib(value: int | None) -> str:
@@ -86,22 +84,24 @@ def decide(evidence: Evidence) -> Verdict:
     fault = evidence.fault
     phase = fault.phase if fault is not None else None
     if evidence.infra_error is not None:
-        return Verdict(Status.INFRA_ERROR, evidence.infra_error, phase)
+        return Verdict(Status.INFRA_ERROR, evidence.infra_error, phase, evidence.infra_error)
     if fault is None and evidence.prediction_problem is None:
         return Verdict(Status.OK, "")
     if evidence.oom_killed:
         where = f" during {phase}" if phase else ""
         peak = evidence.peak_memory_bytes
         measured = f" (peak measured {_mib(peak)})" if peak else ""
+        memory = _mib(evidence.memory_limit_bytes)
         return Verdict(
             Status.OOM,
-            f"killed for using more than {_mib(evidence.memory_limit_bytes)} of memory"
-            f"{where}{measured}",
+            f"killed for using more than {memory} of memory{where}{measured}",
             phase,
+            public("oom", memory=memory, phase=phase)
+            if phase
+            else public("oom_unphased", memory=memory),
         )
     if isinstance(fault, PhaseTimeout):
-        measured = _measured(evidence)
-        return Verdict(Status.TIMEOUT, f"{fault}{measured}", phase, f"{fault.public}{measured}")
+        return Verdict(Status.TIMEOUT, f"{fault}{_measured(evidence)}", phase, fault.public)
     if isinstance(fault, SubmissionReportedError):
         return Verdict(Status.CRASHED, str(fault), phase, fault.public)
     if isinstance(fault, StreamClosed):
@@ -119,32 +119,26 @@ def decide(evidence: Evidence) -> Verdict:
 
 
 def _stream_closed(fault: StreamClosed, evidence: Evidence) -> Verdict:
-    code = evidence.exit_code
+    code, phase = evidence.exit_code, fault.phase
     if evidence.killed_by_runner:
-        return Verdict(
-            Status.PROTOCOL_ERROR,
-            f"closed stdout during {fault.phase} but kept running; killed by the runner",
-            fault.phase,
-        )
+        text = public("stdout_closed_running", phase=phase)
+        return Verdict(Status.PROTOCOL_ERROR, text, phase, text)
     if code == 0:
-        return Verdict(
-            Status.PROTOCOL_ERROR,
-            f"exited with code 0 during {fault.phase} before completing it",
-            fault.phase,
-            f"exited with code 0 during {fault.phase} before completing it",
-        )
+        text = public("exit_zero_early", phase=phase)
+        return Verdict(Status.PROTOCOL_ERROR, text, phase, text)
     if code is not None and code > 128:
         return Verdict(
             Status.CRASHED,
-            f"killed by signal {code - 128} during {fault.phase} (exit code {code})",
-            fault.phase,
+            f"killed by signal {code - 128} during {phase} (exit code {code})",
+            phase,
+            public("exit_signal", phase=phase),
         )
-    described = "an unknown exit code" if code is None else f"exit code {code}"
-    if str(fault) != fault.public:  # the stream ended mid-line: keep the quote out of public
+    if code is None:
+        described, template = "an unknown exit code", public("exit_unknown", phase=phase)
+    else:
+        described, template = f"exit code {code}", public("exit_nonzero", phase=phase)
+    if str(fault) != fault.public:  # the stream ended mid-line: say what was pending
         return Verdict(
-            Status.CRASHED,
-            f"exited with {described} during {fault.phase} ({fault})",
-            fault.phase,
-            f"exited with {described} during {fault.phase}",
+            Status.CRASHED, f"exited with {described} during {phase} ({fault})", phase, template
         )
-    return Verdict(Status.CRASHED, f"exited with {described} during {fault.phase}", fault.phase)
+    return Verdict(Status.CRASHED, f"exited with {described} during {phase}", phase, template)

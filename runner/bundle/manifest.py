@@ -1,14 +1,19 @@
 """``MANIFEST.sha256``: the bundle's identity and its commitment to the sealed labels.
 
 Every public file is listed with its SHA-256. Each fold's sealed labels appear only as a
-salted commitment, ``sha256(salt + fold id + y.csv bytes)``: publishing the manifest proves
-later that the labels were not changed, without letting anyone test guesses against it (the
-salt lives with the sealed labels). The bundle hash is the SHA-256 of the manifest bytes.
+salted commitment, ``sha256(salt + "\\0" + fold id + "\\0" + y.csv bytes)``: publishing the
+manifest proves later that the labels were not changed, without letting anyone test guesses
+against it. That holds only while the salt is secret: it lives with the sealed labels and must
+never be derivable from a public file. It is either random (``write_salt``'s default) or, for
+re-imports that must give the same bundle hash, ``keyed_salt``: an HMAC under a key that only
+the organizer holds. The bundle hash is the SHA-256 of the manifest bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +75,23 @@ def sealed_commitment(sealed_dir: Path, fold_id: str) -> str:
 def read_salt(sealed_dir: Path) -> bytes:
     """The commitment salt kept in ``SALT`` (hex) beside the sealed labels."""
     return bytes.fromhex((sealed_dir / SALT_NAME).read_text().strip())
+
+
+def keyed_salt(key: bytes, material: object) -> bytes:
+    """A reproducible but secret salt: ``HMAC-SHA256(key, canonical JSON of material)``.
+
+    ``material`` names what the salt is for (an importer passes ``[bundle id, source-file
+    hashes]``), so each bundle gets its own salt while a re-import of the same source with
+    the same key gets the same salt, hence the same bundle hash. Without ``key`` the salt
+    cannot be recomputed from the material, which may be public.
+
+    Raises:
+        ValueError: ``key`` is empty (an empty key would make the salt public again).
+    """
+    if not key:
+        raise ValueError("the salt key is empty")
+    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).digest()
 
 
 def write_salt(sealed_dir: Path, salt: bytes | None = None) -> None:

@@ -8,6 +8,18 @@ real benchmarks (so everything can be tried without the controlled data).
 3. ``synth-lomo-highdim``: leave-one-mission-out, 3 missions, 96 samples, 2,000 genes
    (GeneLab's Category A).
 4. ``synth-multilabel``: 500 rows, 16 labels, 5-fold cross-validation.
+
+Nothing but the features predicts a label. Sample ids are opaque tokens drawn from the seeded
+generator (``s3f9a1c``); rows are shuffled before they are written, so the order of rows in
+every train and test file is random; meta holds the grouping column a split uses (``crew``,
+``mission``) and columns that say nothing about the label: ``chromosome`` and ``source``
+drawn independently of it, and lomo's ``sex`` and ``age_weeks``, matched between flight and
+ground (each flight animal has a ground animal of the same sex and age in its mission). The
+loco bundle's timepoints, which fix the phase, are not published, and lomo's flight/ground
+assignment is random within each mission (16 + 16).
+``tests/unit/test_sample_bundles_learnable.py`` checks that ids, row positions and meta
+columns alone score at chance, and that regenerating gives the committed bundles byte for
+byte.
 """
 
 from __future__ import annotations
@@ -35,6 +47,33 @@ def _salt(name: str) -> bytes:
     # Public sample data: a derived salt keeps regeneration byte-identical. Real bundles
     # get a random salt (write_salt's default).
     return hashlib.sha256(f"airlock-synth-salt:{SEED}:{name}".encode()).digest()
+
+
+def _conceal(
+    rng: np.random.Generator, data: Dataset, folds: list[FoldSplit]
+) -> tuple[Dataset, list[FoldSplit]]:
+    """The same samples and folds with opaque ids and rows in a random order (``data.ids``
+    is ignored: the generators pass placeholders).
+
+    Drawn after everything else, so the data and fold memberships are those generated in the
+    natural (crew by timepoint, mission by sample, ...) order: only names and order change.
+    """
+    n = len(data.labels)
+    order = rng.permutation(n)  # new row j is old row order[j]
+    new_position = np.argsort(order)
+    tokens = rng.choice(16**6, size=n, replace=False)
+    concealed = Dataset(
+        [f"s{int(t):06x}" for t in tokens],
+        data.feature_names,
+        data.X[order],
+        data.labels[order],
+        data.meta_columns,
+        [data.meta[i] for i in order],
+    )
+    return concealed, [
+        FoldSplit(f.id, np.sort(new_position[f.train]), np.sort(new_position[f.test]))
+        for f in folds
+    ]
 
 
 def _leave_one_group_out(groups: np.ndarray, prefix: str) -> list[FoldSplit]:
@@ -78,8 +117,7 @@ def loco_3class(out: Path) -> str:
             shift = {"post_flight": post_shift, "recovery": recovery_shift}.get(label, 0.0)
             rows.append(rng.normal(0, 1, n_features) + crew_effect[crew] + shift)
             labels.append(label)
-            meta.append([crew, tp])
-    ids = [f"{m[0]}_{m[1]}" for m in meta]
+            meta.append([crew])  # the timepoint fixes the phase: not published
     spec = BundleSpec(
         id=name,
         title="Synthetic leave-one-crew-out phase classification (3 classes)",
@@ -99,14 +137,15 @@ def loco_3class(out: Path) -> str:
         resources=_RESOURCES,
     )
     data = Dataset(
-        ids,
+        [""] * len(meta),  # _conceal names the samples
         [f"clin_{j:02d}" for j in range(1, n_features + 1)],
         np.array(rows),
         np.array(labels),
-        ["crew", "timepoint"],
+        ["crew"],
         meta,
     )
-    folds = _leave_one_group_out(np.array([m[0] for m in meta]), "crew_")
+    groups = np.array([m[0] for m in meta])
+    data, folds = _conceal(rng, data, _leave_one_group_out(groups, "crew_"))
     return write_bundle(out, spec, data, folds, float_format="{:.3f}", salt=_salt(name))
 
 
@@ -136,14 +175,14 @@ def features_imbalanced(out: Path) -> str:
     )
     chromosomes = rng.integers(1, 23, n)
     data = Dataset(
-        [f"feat{i:05d}" for i in range(n)],
+        [""] * n,
         [f"f{j:02d}" for j in range(1, n_features + 1)],
         X,
         np.array(["hit" if v else "background" for v in y]),
         ["chromosome"],
         [[f"chr{c}"] for c in chromosomes],
     )
-    folds = _stratified_holdouts(y, 5, 0.2, rng)
+    data, folds = _conceal(rng, data, _stratified_holdouts(y, 5, 0.2, rng))
     return write_bundle(out, spec, data, folds, float_format="{:.2f}", salt=_salt(name))
 
 
@@ -153,15 +192,21 @@ def lomo_highdim(out: Path) -> str:
     missions, per_mission, n_genes, n_signal = ["M1", "M2", "M3"], 32, 2000, 60
     baseline = rng.uniform(4, 12, n_genes)
     signal = np.zeros(n_genes)
-    signal[rng.choice(n_genes, n_signal, replace=False)] = rng.choice([-1, 1], n_signal) * 0.3
+    signal[rng.choice(n_genes, n_signal, replace=False)] = rng.choice([-1, 1], n_signal) * 0.4
     rows, labels, meta = [], [], []
     for mission in missions:
         batch = rng.normal(0, 0.8, n_genes)
-        for k in range(per_mission):
-            flight = k % 2
+        # Half flight, half ground, in a random order within the mission; the two groups are
+        # matched on sex and age (pair i of each group shares them), so neither tells them apart.
+        pairs = per_mission // 2
+        flights = rng.permutation(np.repeat([0, 1], pairs))
+        sexes, ages = rng.choice(["F", "M"], pairs), rng.integers(10, 30, pairs)
+        seen = [0, 0]
+        for flight in flights.tolist():
+            pair, seen[flight] = seen[flight], seen[flight] + 1
             rows.append(baseline + batch + flight * signal + rng.normal(0, 0.8, n_genes))
             labels.append("flight" if flight else "ground")
-            meta.append([mission, rng.choice(["F", "M"]), str(int(rng.integers(10, 30)))])
+            meta.append([mission, str(sexes[pair]), str(int(ages[pair]))])
     spec = BundleSpec(
         id=name,
         title="Synthetic leave-one-mission-out flight vs ground (2,000 genes)",
@@ -181,16 +226,16 @@ def lomo_highdim(out: Path) -> str:
         time_limits=_LIMITS,
         resources=_RESOURCES,
     )
-    ids = [f"{m[0]}_{k:02d}" for k, m in enumerate(meta)]
     data = Dataset(
-        ids,
+        [""] * len(meta),
         [f"GENE{j:04d}" for j in range(1, n_genes + 1)],
         np.array(rows),
         np.array(labels),
         ["mission", "sex", "age_weeks"],
         meta,
     )
-    folds = _leave_one_group_out(np.array([m[0] for m in meta]), "mission_")
+    groups = np.array([m[0] for m in meta])
+    data, folds = _conceal(rng, data, _leave_one_group_out(groups, "mission_"))
     return write_bundle(out, spec, data, folds, float_format="{:.2f}", salt=_salt(name))
 
 
@@ -226,13 +271,14 @@ def multilabel(out: Path) -> str:
         for k, chunk in enumerate(chunks)
     ]
     data = Dataset(
-        [f"row{i:04d}" for i in range(n)],
+        [""] * n,
         [f"x{j:02d}" for j in range(1, n_features + 1)],
         X,
         Y,
         ["source"],
         [[f"batch{int(b)}"] for b in rng.integers(1, 4, n)],
     )
+    data, folds = _conceal(rng, data, folds)
     return write_bundle(out, spec, data, folds, float_format="{:.3f}", salt=_salt(name))
 
 

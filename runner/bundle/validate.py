@@ -1,4 +1,11 @@
-"""``airlock bundle validate``: every problem in a bundle, one line each, never a traceback."""
+"""``airlock bundle validate``: every problem in a bundle, one line each, never a traceback.
+
+Two modes. The organizer's (default) checks everything, the sealed labels included: they are
+read from the bundle's ``sealed/`` or from a directory given apart. The participant's
+(``public``) checks a bundle as published, without its sealed labels: every public file, and
+that the manifest commits to sealed labels for every fold; the sealed labels and the salt are
+neither required nor looked for.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +19,40 @@ from runner.bundle.spec import BundleSpec, SplitKind
 from runner.bundle.tables import Table, numeric_matrix, read_table
 
 
-def validate_bundle(bundle_dir: Path, sealed_dir: Path | None = None) -> list[Problem]:
-    """All problems of the bundle at ``bundle_dir`` (an empty list means it is valid)."""
+def validate_bundle(
+    bundle_dir: Path, sealed_dir: Path | None = None, *, public: bool = False
+) -> list[Problem]:
+    """All problems of the bundle at ``bundle_dir`` (an empty list means it is valid).
+
+    ``sealed_dir`` holds the sealed labels (default: the bundle's ``sealed/``), or one such
+    directory per bundle id. With ``public`` the bundle is checked as participants get it:
+    ``sealed_dir`` is ignored and no sealed label or salt is read, but every fold must have
+    its commitment line.
+    """
     if not bundle_dir.is_dir():
         return [Problem(bundle_dir, "not a directory")]
     sealed = sealed_dir if sealed_dir is not None else bundle_dir / manifest.SEALED_DIR_NAME
+    manifest_path = bundle_dir / manifest.MANIFEST_NAME
     spec, problems = read_spec(bundle_dir)
-    parsed, manifest_problems = manifest.parse_manifest(bundle_dir / manifest.MANIFEST_NAME)
+    parsed, manifest_problems = manifest.parse_manifest(manifest_path)
     problems += manifest_problems
     if not manifest_problems:
         problems += manifest.verify_public(bundle_dir, parsed)
     if spec is None:
         return problems
     problems += _fold_directories(bundle_dir, spec)
+    if sealed_dir is not None and (sealed_dir / spec.id).is_dir():
+        sealed = sealed_dir / spec.id  # a directory of sealed directories, as `airlock run` takes
+    check_sealed = not public
+    if check_sealed and not sealed.is_dir():
+        problems.append(
+            Problem(
+                sealed,
+                "sealed labels directory is missing; organizers: give it with --sealed DIR; "
+                "participants (bundle published without sealed/): validate with --public",
+            )
+        )
+        check_sealed = False
     for fold_id in spec.folds:
         fold = FoldPaths(
             fold_id,
@@ -32,9 +60,30 @@ def validate_bundle(bundle_dir: Path, sealed_dir: Path | None = None) -> list[Pr
             bundle_dir / "folds" / fold_id / "test",
             sealed / fold_id / "y.csv",
         )
-        problems += _validate_fold(spec, fold)
+        problems += _validate_fold(spec, fold, sealed=check_sealed)
     if not manifest_problems:
-        problems += _sealed_commitments(sealed, parsed, spec.folds)
+        problems += _commitment_lines(manifest_path, parsed, spec.folds)
+        if check_sealed:  # folds without a commitment line are reported just above
+            committed = [f for f in spec.folds if f in parsed.commitments]
+            problems += _sealed_commitments(sealed, parsed, committed)
+    return problems
+
+
+def _commitment_lines(path: Path, parsed: manifest.Manifest, folds: list[str]) -> list[Problem]:
+    """Every fold, and only those, has a ``sealed:<fold>`` line (checkable without labels)."""
+    problems = [
+        Problem(
+            path,
+            f"manifest has no sealed commitment for fold {fold!r} "
+            f"(expected a line '<sha256>  {manifest.SEALED_PREFIX}{fold}')",
+        )
+        for fold in folds
+        if fold not in parsed.commitments
+    ]
+    problems += [
+        Problem(path, f"sealed commitment for fold {fold!r}, which bundle.yaml does not declare")
+        for fold in sorted(parsed.commitments.keys() - set(folds))
+    ]
     return problems
 
 
@@ -57,7 +106,7 @@ def _sealed_commitments(sealed: Path, parsed: manifest.Manifest, folds: list[str
         return [Problem(sealed / manifest.SALT_NAME, f"cannot check commitments: {exc}")]
 
 
-def _validate_fold(spec: BundleSpec, fold: FoldPaths) -> list[Problem]:
+def _validate_fold(spec: BundleSpec, fold: FoldPaths, *, sealed: bool) -> list[Problem]:
     problems: list[Problem] = []
 
     def read(path: Path) -> Table | None:
@@ -67,10 +116,10 @@ def _validate_fold(spec: BundleSpec, fold: FoldPaths) -> list[Problem]:
 
     train_x, train_y, train_meta = read(fold.train_x), read(fold.train_y), read(fold.train_meta)
     test_x, test_meta = read(fold.test_x), read(fold.test_meta)
-    sealed_y = None
-    if fold.sealed_labels.is_file():
+    sealed_y = None  # stays None for a published bundle: no sealed labels to check
+    if sealed and fold.sealed_labels.is_file():
         sealed_y = read(fold.sealed_labels)
-    else:
+    elif sealed:
         problems.append(Problem(fold.sealed_labels, f"sealed labels of fold {fold.id!r} missing"))
 
     for table in (train_x, test_x):

@@ -97,18 +97,35 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Bundle directories.")],
     sealed: Annotated[
         Path | None,
-        typer.Option(help="Directory of sealed labels (<fold>/y.csv and SALT) if kept apart."),
+        typer.Option(
+            help="Directory of sealed labels (<fold>/y.csv and SALT) if kept apart, or of "
+            "such directories named by bundle id."
+        ),
     ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Check a bundle as published to participants, without its sealed labels: "
+            "every public file, and a sealed commitment in the manifest for every fold.",
+        ),
+    ] = False,
 ) -> None:
     """Check bundles: one line per problem (file, line, column, what was expected).
 
     Exit code 1 when any problem is found.
     """
+    from runner.bundle import manifest
     from runner.bundle.validate import validate_bundle
 
+    if public and sealed is not None:
+        raise fail(
+            "--public checks a bundle without its sealed labels; drop --sealed (or --public)",
+            EXIT_USAGE,
+        )
     failed = 0
     for path in paths:
-        problems = validate_bundle(path, sealed)
+        problems = validate_bundle(path, sealed, public=public)
         for problem in problems:
             typer.echo(str(problem))
         if problems:
@@ -116,6 +133,12 @@ def validate(
             typer.echo(f"{path}: {len(problems)} problem(s)", err=True)
         else:
             typer.echo(f"{path}: ok", err=True)
+        if public and (path / manifest.SEALED_DIR_NAME).exists():
+            typer.echo(
+                f"{path}: note: {path / manifest.SEALED_DIR_NAME} exists and was not checked; "
+                "remove it before giving the bundle to participants",
+                err=True,
+            )
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -182,6 +205,85 @@ import_app = typer.Typer(help="Import a hosted benchmark's tasks as bundles.", n
 app.add_typer(import_app, name="import")
 
 
+SALT_KEY_HELP = (
+    "File holding a secret key (any bytes; keep it away from participants and out of --out). "
+    "Each commitment salt is then an HMAC-SHA256 under that key of the bundle id and the "
+    "source-file hashes, so a re-import of the same source gives the same bundle hash. "
+    "Default: a random salt, and a new bundle hash on every import."
+)
+SEALED_OUT_HELP = (
+    "Write the test labels (and SALT) to DIR/<bundle id>/ instead of each bundle's sealed/ "
+    "(then run with --sealed DIR). Never give this directory to participants."
+)
+_SHORT_KEY_BYTES = 16
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path.resolve().is_relative_to(directory.resolve())
+
+
+def _sealing(out: Path, salt_key: Path | None, sealed_out: Path | None) -> bytes | None:
+    """Check --salt-key and --sealed-out before anything is written; return the key."""
+    if sealed_out is not None and _inside(sealed_out, out):
+        raise fail(
+            f"--sealed-out {sealed_out} lies inside --out {out}, which is given to participants; "
+            "choose a directory outside it",
+            EXIT_USAGE,
+        )
+    if salt_key is None:
+        typer.echo(
+            "airlock: note: no --salt-key, so every bundle gets a random commitment salt and its "
+            "bundle hash will differ on every import; give --salt-key FILE for the same hash",
+            err=True,
+        )
+        return None
+    for directory, option in ((out, "--out"), (sealed_out, "--sealed-out")):
+        if directory is not None and _inside(salt_key, directory):
+            raise fail(
+                f"--salt-key {salt_key} lies inside {option} {directory}; keep the key apart "
+                "from the bundles and the sealed labels (e.g. in /etc/airlock/)",
+                EXIT_USAGE,
+            )
+    if salt_key.exists() and not salt_key.is_file():
+        raise fail(
+            f"--salt-key {salt_key} is not a file; give the file holding the key", EXIT_USAGE
+        )
+    if not salt_key.is_file():
+        raise fail(
+            f"--salt-key {salt_key}: no such file; create a secret one, e.g. "
+            f"head -c 32 /dev/urandom > {salt_key}",
+            EXIT_USAGE,
+        )
+    try:
+        key = salt_key.read_bytes()
+    except OSError as exc:
+        raise fail(
+            f"--salt-key {salt_key}: cannot be read: {exc.strerror or exc}", EXIT_USAGE
+        ) from None
+    if not key:
+        raise fail(
+            f"--salt-key {salt_key} is empty; put a secret in it, e.g. "
+            f"head -c 32 /dev/urandom > {salt_key}",
+            EXIT_USAGE,
+        )
+    if len(key) < _SHORT_KEY_BYTES:
+        typer.echo(
+            f"airlock: warning: --salt-key {salt_key} holds only {len(key)} bytes; a guessable "
+            "key lets anyone recompute the salts from bundle.yaml (use 32 random bytes)",
+            err=True,
+        )
+    return key
+
+
+def _sealed_summary(sealed_out: Path | None, out: Path) -> None:
+    if sealed_out is not None:
+        typer.echo(
+            f"sealed labels: {sealed_out}/<bundle id>  (keep them away from participants; "
+            f"run with --bundle {out} --sealed {sealed_out})",
+            err=True,
+        )
+
+
 def _task_list(tasks: str | None, known: tuple[str, ...]) -> list[str]:
     if tasks is None:
         return list(known)
@@ -207,6 +309,8 @@ def import_spaceomicsbench(
             "--as-published", help="Reproduce upstream's feature assembly, defects included."
         ),
     ] = False,
+    salt_key: Annotated[Path | None, typer.Option(help=SALT_KEY_HELP)] = None,
+    sealed_out: Annotated[Path | None, typer.Option(help=SEALED_OUT_HELP)] = None,
 ) -> None:
     """One bundle per task: the corrected contract, or upstream's with --as-published.
 
@@ -220,10 +324,14 @@ def import_spaceomicsbench(
             EXIT_USAGE,
         )
     variant = features.AS_PUBLISHED if as_published else features.CORRECTED
+    task_ids = _task_list(tasks, truth.TASK_IDS)
+    key = _sealing(out, salt_key, sealed_out)
     failed = False
-    for task_id in _task_list(tasks, truth.TASK_IDS):
+    for task_id in task_ids:
         try:
-            result = importer.import_task(source, out, task_id, variant)
+            result = importer.import_task(
+                source, out, task_id, variant, salt_key=key, sealed_out=sealed_out
+            )
         except (truth.SourceInvalid, ValueError, KeyError, OSError) as exc:
             typer.echo(f"{task_id}: cannot import: {exc}", err=True)
             failed = True
@@ -232,6 +340,7 @@ def import_spaceomicsbench(
             typer.echo(f"{task_id}: {result.skipped}; skipped", err=True)
         else:
             typer.echo(f"{result.path}  {result.bundle_hash}")
+    _sealed_summary(sealed_out, out)
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -249,6 +358,8 @@ def import_genelab(
     tasks: Annotated[
         str | None, typer.Option(help="Comma-separated task ids (default: A1-A6 and B1-B6).")
     ] = None,
+    salt_key: Annotated[Path | None, typer.Option(help=SALT_KEY_HELP)] = None,
+    sealed_out: Annotated[Path | None, typer.Option(help=SEALED_OUT_HELP)] = None,
 ) -> None:
     """Category A leave-one-mission-out bundles and Category B cross-mission pair bundles."""
     from runner.suites import genelab_bundles as gl
@@ -263,8 +374,10 @@ def import_genelab(
         raise fail(f"--level {level!r}: use pathway or gene", EXIT_USAGE)
     if db not in gl.DATABASES:
         raise fail(f"--db {db!r}: use one of {', '.join(gl.DATABASES)}", EXIT_USAGE)
+    task_ids = _task_list(tasks, known)
+    key = _sealing(out, salt_key, sealed_out)
     failed = False
-    for task_id in _task_list(tasks, known):
+    for task_id in task_ids:
         try:
             if level == "gene":
                 problem = gl.gene_level_problem(source, task_id)
@@ -275,7 +388,7 @@ def import_genelab(
                 failed = True
                 continue
             built = (gl.import_category_a if task_id.startswith("A") else gl.import_category_b)(
-                source, out, task_id, db
+                source, out, task_id, db, salt_key=key, sealed_out=sealed_out
             )
         except gl.GenelabSourceError as exc:
             typer.echo(f"{task_id}: {exc}", err=True)
@@ -284,5 +397,6 @@ def import_genelab(
         for note in built.skipped:
             typer.echo(f"{task_id}: {note}", err=True)
         typer.echo(f"{built.path}  {built.bundle_hash}")
+    _sealed_summary(sealed_out, out)
     if failed:
         raise typer.Exit(EXIT_FAILED)

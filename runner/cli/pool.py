@@ -67,12 +67,25 @@ def worker(
         Path | None,
         typer.Option(help="Rewrite the leaderboard here whenever a submission completes."),
     ] = None,
+    fold_schedule: Annotated[
+        str,
+        typer.Option(
+            help="one-per-submission (never two folds of a submission at once on this host, "
+            "whatever worker runs them), one-per-host, or concurrent (docs/security.md)."
+        ),
+    ] = "one-per-submission",
 ) -> None:
     """Consume jobs and run each fold exactly as `airlock run` does, in sealed containers."""
     from runner.distributed import tasks
     from runner.distributed.jobs import GPU, QUEUES
     from runner.sandbox.docker.sandbox import DockerProvider
+    from runner.schedule import FoldSchedule
 
+    try:
+        schedule = FoldSchedule(fold_schedule)
+    except ValueError:
+        choices = ", ".join(s.value for s in FoldSchedule)
+        raise fail(f"--fold-schedule {fold_schedule!r}: use one of {choices}", EXIT_USAGE) from None
     wanted = [q.strip() for q in queues.split(",") if q.strip()]
     if not wanted or any(q not in QUEUES for q in wanted):
         raise fail(f"--queues {queues!r}: use cpu, gpu or cpu,gpu", EXIT_USAGE)
@@ -92,6 +105,7 @@ def worker(
         "reaped %d leftover container(s); consuming %s", reaped, wanted
     )
     tasks._State.provider = provider
+    tasks._State.schedule = schedule
     app = tasks.make_app()
     hostname = name or f"airlock@{socket.gethostname()}-{os.getpid()}"
     app.worker_main(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from runner.run import RunListener, StoredResult
 
@@ -75,16 +76,13 @@ class ProgressListener(RunListener):
                 self._progress.remove_task(task)
             if self._overall is not None:
                 self._progress.advance(self._overall)
-        style = _STYLE.get(fold.status, "red")
         reason = f" - {fold.reason}" if fold.reason else ""
         if fold.reused_from:
             reason += f" (reused from run {fold.reused_from})"
-        self._console.print(
-            f"[{style}]{fold.status:>19}[/{style}]  {bundle_id}/{fold.fold_id}"
-            f"  ({fold.resources.wall_seconds:.1f} s){reason}",
-            highlight=False,
-            markup=True,
-        )
+        # Reasons may quote the submission (escaped, capped): plain Text, never markup.
+        line = Text(f"{fold.status:>19}", style=_STYLE.get(fold.status, "red"))
+        line.append(f"  {bundle_id}/{fold.fold_id}  ({fold.resources.wall_seconds:.1f} s){reason}")
+        self._console.print(line, highlight=False)
         self._print_tail(f"{bundle_id}/{fold.fold_id}", fold.log_tail)
 
     def _print_tail(self, name: str, lines: list[str]) -> None:
@@ -99,7 +97,7 @@ class ProgressListener(RunListener):
             return
         self._console.print(f"{'':21}last stderr lines:", highlight=False, markup=False)
         for line in lines:
-            self._console.print(f"{'':21}| {line}", highlight=False, markup=False, style="dim")
+            self._console.print(Text(f"{'':21}| {line}", style="dim"), highlight=False)
 
 
 def fix_lines(stored: list[StoredResult]) -> list[str]:
@@ -139,9 +137,9 @@ def summary_table(stored: list[StoredResult]) -> Table:
             value = fold.metrics.get(metric)
             style = _STYLE.get(fold.status, "red")
             table.add_row(
-                result.provenance.bundle_id,
-                fold.fold_id,
-                f"[{style}]{fold.status}[/{style}]",
+                Text(result.provenance.bundle_id),
+                Text(fold.fold_id),
+                Text(fold.status, style=style),
                 metric,
                 "-" if value is None else f"{value:.3f}",
                 _seconds(phases["fit"].wall_seconds if "fit" in phases else None),

@@ -19,6 +19,12 @@ from runner.cli.errors import (
 )
 
 
+class FoldScheduleOption(StrEnum):
+    concurrent = "concurrent"
+    one_per_submission = "one-per-submission"
+    one_per_host = "one-per-host"
+
+
 class SchemaName(StrEnum):
     result = "result"
     protocol = "protocol"
@@ -63,7 +69,17 @@ def run(
         Path | None,
         typer.Option(help="With an s3:// store: where the local copy goes (default: results/)."),
     ] = None,
-    jobs: Annotated[int, typer.Option(help="Folds run at the same time.")] = 1,
+    jobs: Annotated[
+        int, typer.Option(help="Folds run at the same time (within --fold-schedule).")
+    ] = 1,
+    fold_schedule: Annotated[
+        FoldScheduleOption | None,
+        typer.Option(
+            help="Whether folds of this submission may overlap on this host: concurrent, "
+            "one-per-submission, one-per-host (docs/security.md). Default: "
+            "one-per-submission with --sealed-mode, else concurrent.",
+        ),
+    ] = None,
     memory: Annotated[
         str | None, typer.Option(help="Ask for less memory than the bundle allows, e.g. 512MiB.")
     ] = None,
@@ -106,6 +122,7 @@ def run(
     from runner.sandbox.base import SandboxProvider
     from runner.sandbox.docker.sandbox import DockerProvider
     from runner.sandbox.process import ProcessProvider
+    from runner.schedule import FoldSchedule
     from runner.verdict import Status
 
     console = output_console(stderr=True)
@@ -126,6 +143,7 @@ def run(
             bundles=bundle,
             sealed=sealed,
             jobs=jobs,
+            schedule=FoldSchedule(fold_schedule.value) if fold_schedule else None,
             resources=ResourceRequest(memory=memory, cpus=cpus, gpus=gpus),
             sealed_mode=sealed_mode,
             log_lines=log_lines,

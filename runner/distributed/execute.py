@@ -29,6 +29,7 @@ from runner.run import (
     stored_fold,
 )
 from runner.sandbox.docker.sandbox import DockerProvider
+from runner.schedule import FoldSchedule, fold_slot
 from runner.verdict import Status
 
 log = logging.getLogger("airlock.worker")
@@ -69,6 +70,7 @@ def execute(
     cancel: threading.Event | None = None,
     final_attempt: bool = True,
     cache: Path = DEFAULT_CACHE,
+    schedule: FoldSchedule | None = None,
 ) -> Outcome:
     store = store or store_at(job.results_uri)
     plan = plan_for(job, provider, cache)
@@ -77,10 +79,12 @@ def execute(
         log.info("%s/%s of %s already stored: nothing to do", job.bundle_id, job.fold_id, job.image)
         return Outcome("already-stored", existing.result.status)
     fold = plan.bundle.fold(job.fold_id)
-    report = evaluate_fold(
-        provider, plan.bundle, fold, plan.image, plan.applied,
-        run_id=job.suite_id, cancel=cancel or threading.Event(), policy=plan.policy,
-    )  # fmt: skip
+    cancel = cancel or threading.Event()
+    with fold_slot(schedule or FoldSchedule.ONE_PER_SUBMISSION, plan.image.id, cancel):
+        report = evaluate_fold(
+            provider, plan.bundle, fold, plan.image, plan.applied,
+            run_id=job.suite_id, cancel=cancel, policy=plan.policy,
+        )  # fmt: skip
     queued = datetime.fromtimestamp(job.enqueued_at, UTC)
     report = dataclasses.replace(
         report, result=report.result.model_copy(update={"queued_at": queued})

@@ -53,9 +53,10 @@ def make_app(broker: str | None = None) -> Celery:
 
 
 class _State:
-    """Per worker process: the Docker provider and a cancel flag (set on shutdown)."""
+    """Per worker process: the Docker provider, the fold schedule and a cancel flag."""
 
     provider: Any = None
+    schedule: Any = None
     cancel = threading.Event()
 
 
@@ -71,7 +72,11 @@ def register(app: Celery) -> None:
         retries = self.request.retries or 0
         try:
             outcome = execute(
-                job, _State.provider, cancel=_State.cancel, final_attempt=retries >= INFRA_RETRIES
+                job,
+                _State.provider,
+                cancel=_State.cancel,
+                final_attempt=retries >= INFRA_RETRIES,
+                schedule=_State.schedule,
             )
         except InfraError as exc:
             if retries >= INFRA_RETRIES:

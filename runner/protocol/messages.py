@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -23,8 +25,11 @@ from pydantic import (
     ValidationError,
 )
 
+from runner import limits
 from runner.bundle.spec import TaskType
-from runner.limits import MAX_MESSAGE_BYTES, PROTOCOL_VERSION, QUOTE_BYTES
+from runner.limits import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
+from runner.reasons import MESSAGE_FIELDS, MESSAGE_TYPES, public
+from runner.untrusted import shown
 
 
 class _Message(BaseModel):
@@ -129,9 +134,10 @@ _INCOMING: TypeAdapter[Ready | Fitted | Predictions | Error] = TypeAdapter(Incom
 
 
 class MessageError(ValueError):
-    """A stdout line that is not a valid incoming message; the text says what is wrong.
+    """A stdout line that is not a valid incoming message.
 
-    ``public`` says it without quoting the submission's bytes (shown in sealed mode).
+    ``str(err)`` says what is wrong and may quote the line (escaped and capped, for dry
+    runs); ``public`` is a fixed template without any of the submission's bytes.
     """
 
     def __init__(self, message: str, public: str) -> None:
@@ -139,43 +145,122 @@ class MessageError(ValueError):
         self.public = public
 
 
+@dataclass(frozen=True)
+class ReplyBudget:
+    """What an awaited line may cost the runner before it is parsed: its bytes and the
+    number of JSON values in it. ``expected`` names the awaited message for reasons."""
+
+    max_bytes: int
+    max_values: int
+    expected: str = "control"
+
+
+CONTROL_BUDGET = ReplyBudget(limits.MAX_CONTROL_MESSAGE_BYTES, limits.MAX_EXTRA_VALUES)
+"""``ready``, ``fitted`` and ``error`` are a few fields: 64 KiB is generous."""
+
+
+def predictions_budget(n_ids: int, ids_json_bytes: int, width: int) -> ReplyBudget:
+    """The budget of the reply to a ``predict`` batch of ``n_ids`` ids whose JSON takes
+    ``ids_json_bytes``, for a task with ``width`` outputs: room for the ids twice over
+    (escaping), ``proba`` and ``labels`` both, and a little of the submission's own."""
+    values = n_ids * (2 * width + 1) + limits.MAX_EXTRA_VALUES
+    size = (
+        limits.MAX_CONTROL_MESSAGE_BYTES
+        + 2 * ids_json_bytes
+        + n_ids * 2 * width * limits.REPLY_BYTES_PER_VALUE
+    )
+    return ReplyBudget(min(size, limits.MAX_MESSAGE_BYTES), values, "predictions")
+
+
 def quote(data: bytes) -> str:
-    """The first bytes of ``data`` as a printable, bounded quotation."""
-    shown = data[:QUOTE_BYTES]
-    suffix = f"… ({len(data)} bytes)" if len(data) > QUOTE_BYTES else ""
-    return repr(shown)[1:] + suffix
+    """The first bytes of ``data`` as an escaped, bounded quotation (dry-run reasons)."""
+    return f"'{shown(data, limits.QUOTE_CHARS)}'"
 
 
-def decode(line: bytes) -> Ready | Fitted | Predictions | Error:
-    """Parse one stdout line into a message.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_LONG_INTEGER = re.compile(
+    rb"(?<![0-9.eE+-])-?[0-9]{%d,}(?![0-9.eE])" % (limits.MAX_INT_DIGITS + 1)
+)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = np.frombuffer(b"[{", dtype=np.uint8)
+
+
+def _precheck(line: bytes, budget: ReplyBudget, phase: str) -> None:
+    """Bound nesting, value count and integer size before anything is materialised.
+
+    Strings are blanked first (their content cannot nest or count); what is left is the
+    line's structure, scanned with bytes methods and numpy, never element by element.
+    """
+    structure = _STRING.sub(b'""', line)
+    if _LONG_INTEGER.search(structure):
+        raise MessageError(
+            f"stdout line holds an integer longer than {limits.MAX_INT_DIGITS} digits "
+            f"(during {phase})",
+            public("long_integer", digits=limits.MAX_INT_DIGITS, phase=phase),
+        )
+    brackets = np.frombuffer(structure.translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    if brackets.size:
+        steps = np.where(np.isin(brackets, _OPENING), 1, -1).astype(np.int32)
+        if int(np.cumsum(steps).max()) > limits.MAX_JSON_DEPTH:
+            raise MessageError(
+                f"stdout line nests deeper than {limits.MAX_JSON_DEPTH} levels (during {phase})",
+                public("too_deep", depth=limits.MAX_JSON_DEPTH, phase=phase),
+            )
+    values = structure.count(b",") + int(brackets.size) + 1
+    if values > budget.max_values:
+        raise MessageError(
+            f"stdout line holds about {values} JSON values, more than the {budget.max_values} "
+            f"a {budget.expected} message may (during {phase})",
+            public("too_many_values", expected=budget.expected, phase=phase),
+        )
+
+
+def decode(
+    line: bytes, budget: ReplyBudget = CONTROL_BUDGET, phase: str = "handshake"
+) -> Ready | Fitted | Predictions | Error:
+    """Parse one stdout line into a message, within ``budget``; every failure is a
+    :class:`MessageError` (never another exception, whatever the bytes).
 
     NaN and Infinity tokens are accepted here so that they reach prediction validation and
     are reported as invalid values rather than as unreadable JSON.
     """
+    _precheck(line, budget, phase)
     try:
         raw: Any = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # JSONDecodeError, bad UTF-8, int conversion limits
         raise MessageError(
-            f"stdout line is not JSON: {quote(line)}", "stdout line is not JSON"
-        ) from None
-    except RecursionError:
-        raise MessageError(
-            f"stdout line nests too deeply: {quote(line)}", "stdout line nests too deeply"
+            f"stdout line is not JSON (during {phase}): {quote(line)}",
+            public("not_json", phase=phase),
         ) from None
     if not isinstance(raw, dict) or "type" not in raw:
         raise MessageError(
-            f"expected a JSON object with a 'type' field, got: {quote(line)}",
-            "expected a JSON object with a 'type' field",
+            f"expected a JSON object with a 'type' field (during {phase}), got: {quote(line)}",
+            public("not_object", phase=phase),
+        )
+    kind = raw["type"]
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
+        named = shown(kind if isinstance(kind, str) else json.dumps(kind), 60)
+        raise MessageError(
+            f"message type '{named}' is not one of ready, fitted, predictions, error "
+            f"(during {phase})",
+            public("unknown_type", phase=phase),
         )
     try:
         return _INCOMING.validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "top level"
-        kind = repr(raw.get("type"))[:60]
+        path = [part for part in first["loc"][1:]]
+        where = ".".join(str(part) for part in path) or "top level"
+        field = path[0] if path and path[0] in MESSAGE_FIELDS else None
+        template = (
+            public("invalid_field", kind=kind, field=field, phase=phase)
+            if field is not None
+            else public("invalid_message", kind=kind, phase=phase)
+        )
         raise MessageError(
-            f"invalid {kind} message at {where}: {first['msg']}",
-            f"invalid message at {where}: {first['msg']}",
+            f"invalid {kind!r} message at {shown(where, 80)} (during {phase}): "
+            f"{shown(first['msg'], 160)}",
+            template,
         ) from None
 
 

@@ -29,10 +29,16 @@ class FoldResources(_Model):
         description="startup (runner side), handshake, fit, predict, shutdown; "
         "a phase never reached is absent."
     )
-    wall_seconds: float = Field(ge=0, description="From container creation to removal.")
+    wall_seconds: float = Field(
+        ge=0,
+        description="From container creation to removal. Sealed results round every figure "
+        "here to 1, 2 or 5 x 10^k and keep only handshake, fit and predict among the phases.",
+    )
     cpu_seconds: float | None = Field(default=None, ge=0)
     peak_memory_bytes: int | None = Field(default=None, ge=0)
-    exit_code: int | None = None
+    exit_code: int | None = Field(
+        default=None, description="Sealed results: 0, 1 (any error exit) or 137 (signal)."
+    )
     oom_killed: bool = False
     gpus: int = 0
 
@@ -73,7 +79,10 @@ class FoldResult(_Model):
     log_tail: list[str] = Field(
         default_factory=list, description="Last stderr lines shown to the participant."
     )
-    log_bytes: int = Field(default=0, description="Total stderr bytes the submission wrote.")
+    log_bytes: int | None = Field(
+        default=0,
+        description="Total stderr bytes the submission wrote (absent from sealed results).",
+    )
     predictions_file: str | None = None
     log_file: str | None = None
     reused_from: str | None = Field(

@@ -73,6 +73,11 @@ class Sandbox(ABC):
         """Signal end of input."""
 
     @abstractmethod
+    def release_training(self) -> None:
+        """Make the fold's training data readable: called as the fit phase begins, so that
+        nothing before ``fit`` can use it (a sandbox without such a gate does nothing)."""
+
+    @abstractmethod
     def drain(self, deadline: float) -> None:
         """Keep reading (and discarding stdout, capturing stderr) until EOF or the deadline."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from runner import limits
+from runner.untrusted import shown
 
 
 class LogCapture:
@@ -51,7 +52,8 @@ class LogCapture:
         return (head + marker.encode() + tail).decode("utf-8", errors="replace")
 
     def tail_lines(self, count: int) -> list[str]:
-        """The last ``count`` lines (each cut to 500 characters)."""
+        """The last ``count`` lines, each escaped and cut to 300 characters (they are shown
+        on terminals and in results: see runner/untrusted.py)."""
         if count <= 0:
             return []
         with self._lock:
@@ -60,5 +62,7 @@ class LogCapture:
                 if not self.omitted_bytes
                 else self._tail_bytes()
             )
-        lines = kept.decode("utf-8", errors="replace").splitlines()
-        return [line[:500] for line in lines[-count:]]
+        lines = kept.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        return [shown(line.rstrip(b"\r"), 300) for line in lines[-count:]]

@@ -12,8 +12,9 @@ from runner import limits
 from runner.errors import Cancelled, DeadlineReached, OutputTooLarge
 from runner.sandbox.base import ResourceSample
 
-PENDING_STDOUT_LIMIT = 2 * limits.MAX_MESSAGE_BYTES
-"""Stdout bytes a sandbox may buffer before anyone asks for them (a flood is cut off)."""
+PENDING_STDOUT_LIMIT = limits.MAX_CONTROL_MESSAGE_BYTES + 4 * 65536
+"""Stdout bytes a sandbox may buffer before anyone asks for them (a flood is cut off).
+A submission answers only after reading a whole message, so little ever waits here."""
 
 
 def time_left(deadline: float, cancel: threading.Event) -> float:
@@ -32,6 +33,7 @@ def check_pending_stdout(pending: bytearray) -> None:
         raise OutputTooLarge(
             f"more than {PENDING_STDOUT_LIMIT} bytes on stdout without being asked",
             head=bytes(pending[: limits.QUOTE_BYTES]),
+            limit=PENDING_STDOUT_LIMIT,
         )
 
 

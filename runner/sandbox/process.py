@@ -158,6 +158,9 @@ class ProcessSandbox(Sandbox):
                 except OSError as exc:  # EPIPE: the process closed its stdin
                     raise StreamEnded(f"stdin closed: {exc.strerror or exc}") from exc
 
+    def release_training(self) -> None:
+        """Nothing to release: a local process reads the bundle directly (not sealed)."""
+
     def close_stdin(self) -> None:
         with contextlib.suppress(OSError):
             self._stdin.close()

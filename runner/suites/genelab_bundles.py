@@ -17,14 +17,12 @@ per-sample QC flags are dropped.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from runner.bundle.manifest import sha256_file
+from runner.bundle.manifest import keyed_salt, sha256_file
 from runner.bundle.spec import BundleSpec
 from runner.bundle.write import Dataset, FoldSplit, write_bundle
 
@@ -220,13 +218,23 @@ def _write(
     data: Dataset,
     splits: list[FoldSplit],
     files: dict[str, str],
+    *,
+    salt_key: bytes | None,
+    sealed_out: Path | None,
 ) -> tuple[Path, str]:
+    """Write the bundle at ``out/<id>``; sealed labels in its ``sealed/``, or in
+    ``sealed_out/<id>``. The salt is ``keyed_salt(salt_key, [id, source-file hashes])``
+    (a re-import with the same key gives the same bundle hash), else random."""
     spec = BundleSpec.model_validate(
         {**spec_fields, "source_files": files, "folds": [s.id for s in splits]}
     )
-    salt = hashlib.sha256(json.dumps([spec.id, files], sort_keys=True).encode()).digest()
+    salt = keyed_salt(salt_key, [spec.id, files]) if salt_key is not None else None
     target = out / spec.id
-    return target, write_bundle(target, spec, data, splits, float_format="{!r}", salt=salt)
+    sealed = sealed_out / spec.id if sealed_out is not None else None
+    bundle_hash = write_bundle(
+        target, spec, data, splits, float_format="{!r}", salt=salt, sealed_out=sealed
+    )
+    return target, bundle_hash
 
 
 def _common(
@@ -247,7 +255,15 @@ def _common(
     }
 
 
-def import_category_a(source: Path, out: Path, task_id: str, database: str) -> Built:
+def import_category_a(
+    source: Path,
+    out: Path,
+    task_id: str,
+    database: str,
+    *,
+    salt_key: bytes | None = None,
+    sealed_out: Path | None = None,
+) -> Built:
     folder = _task_folder(source / "tasks", task_id)
     scores = ScoreFiles(source, TISSUES[task_id], database)
     folds, skipped = _lomo_folds(folder, scores)
@@ -273,11 +289,21 @@ def import_category_a(source: Path, out: Path, task_id: str, database: str) -> B
         f"Flight (1) vs ground control (0) from per-mission GSVA {database} scores; "
         f"{len(splits)} folds, one mission held out each. " + " ".join(skipped)
     )
-    path, bundle_hash = _write(out, fields, data, splits, files)
+    path, bundle_hash = _write(
+        out, fields, data, splits, files, salt_key=salt_key, sealed_out=sealed_out
+    )
     return Built(str(fields["id"]), path, bundle_hash, skipped)
 
 
-def import_category_b(source: Path, out: Path, task_id: str, database: str) -> Built:
+def import_category_b(
+    source: Path,
+    out: Path,
+    task_id: str,
+    database: str,
+    *,
+    salt_key: bytes | None = None,
+    sealed_out: Path | None = None,
+) -> Built:
     a_task = "A" + task_id[1:]
     a_folder = _task_folder(source / "tasks", a_task)
     b_folder = _task_folder(source / "tasks", task_id)
@@ -316,7 +342,9 @@ def import_category_b(source: Path, out: Path, task_id: str, database: str) -> B
         f"Train on one mission, test on another ({len(splits)} directed pairs); "
         f"per-mission GSVA {database} scores. No GO/NO-GO for Category B."
     )
-    path, bundle_hash = _write(out, fields, data, splits, files)
+    path, bundle_hash = _write(
+        out, fields, data, splits, files, salt_key=salt_key, sealed_out=sealed_out
+    )
     return Built(str(fields["id"]), path, bundle_hash)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -40,8 +41,17 @@ CASES = [
     ("fill_tmp", "crashed", "exited with exit code 1 during fit"),
     ("crash_fit", "crashed", "exited with exit code 3 during fit"),
     ("stderr_flood", "ok", ""),
-    ("stdout_flood", "protocol_error", "longer than the 16777216-byte message limit during fit"),
-    ("long_line", "protocol_error", "longer than the 16777216-byte message limit during fit"),
+    ("stdout_flood", "protocol_error", "longer than the 65536-byte limit of a control message"),
+    ("long_line", "protocol_error", "longer than the 65536-byte limit of a control message"),
+    ("padded_fitted", "protocol_error", "longer than the 65536-byte limit of a control message"),
+    ("huge_integer", "protocol_error", "an integer longer than 20 digits (during fit)"),
+    ("tag_exfil", "protocol_error", "is not one of ready, fitted, predictions, error (during fit)"),
+    (
+        "markup_tag",
+        "protocol_error",
+        "is not one of ready, fitted, predictions, error (during fit)",
+    ),
+    ("probe_ipc", "ok", ""),
     ("exit_before_predicting", "protocol_error", "exited with code 0 during predict"),
     ("background_process", "ok", ""),
     ("nan", "invalid_predictions", "NaN or infinite probabilities"),
@@ -124,6 +134,10 @@ def _leftovers(docker_client: Any, run_id: str) -> list[str]:
     return found
 
 
+_CONTROL = re.compile("\x1b\\]|\x1b\\[2J|\x07|\x9b")
+"""Terminal escapes a submission might send: OSC (title, links), clear screen, bell, CSI."""
+
+
 def _runner_own_lines(output: str) -> str:
     """The runner's output without the submission's quoted stderr (lines starting "| ")."""
     return "\n".join(line for line in output.splitlines() if not line.lstrip().startswith("| "))
@@ -145,6 +159,7 @@ def test_hostile_submission(
         "PROBE_TARGETS": f"{gateway}:{listener.port},127.0.0.1:{listener.port}",
         "PROBE_SEALED_PATH": str((hostile_bundle / "sealed").resolve()),
         "PROBE_OTHER_FOLD_PATH": str((hostile_bundle / "folds" / "mission_M2").resolve()),
+        "PROBE_BUNDLE_PATH": str(hostile_bundle.resolve()),
     }
     image = _build(docker_client, behaviour, **args)
     volumes_before = {v.name for v in docker_client.volumes.list()}
@@ -168,6 +183,9 @@ def test_hostile_submission(
     assert attacked["status"] == expected, (attacked["reason"], stderr[-2000:])
     assert reason in attacked["reason"]
     assert "\n" not in attacked["reason"]
+    assert len(attacked["reason"]) <= 700  # capped whatever the submission sent
+    assert result_path.stat().st_size < 200_000
+    assert not _CONTROL.search(stdout + stderr), "escape sequences reached the terminal"
     assert other["status"] == "ok", other["reason"]
     assert code == (0 if expected == "ok" else 1), stderr[-2000:]
     assert "Traceback" not in _runner_own_lines(stdout + stderr)
@@ -204,6 +222,19 @@ def test_hostile_submission(
         assert int(probe["cap_eff"], 16) == 0
         assert int(probe["cap_bnd"], 16) == 0
         assert probe["setuid_mount_exit"] != 0
+    elif behaviour == "probe_ipc":
+        for key in ("dev_shm", "dev_mqueue", "mq_open", "shmget", "semget", "msgget"):
+            assert probe[key].startswith("failed"), (key, probe[key])
+        assert probe["writable_dirs"] == ["/tmp"]
+        assert probe["bundle_path_in_mountinfo"] is False
+        assert probe["bundle_name_in_mountinfo"] is False
+        assert probe["init_binary_mounted"] is False
+        assert probe["train_readable_at_hello"].startswith("failed: PermissionError")
+    elif behaviour == "tag_exfil":  # a dry run quotes its own text, escaped and capped
+        assert "(60000 characters in all)" in attacked["reason"]
+        assert len(attacked["reason"]) < 300
+    elif behaviour == "markup_tag":
+        assert "[/x]" in stdout + stderr  # shown as text, not taken as markup
     elif behaviour == "stderr_flood":
         assert attacked["log_bytes"] >= 2 * 2**30
         assert log is not None and log.stat().st_size < 2 * 2**20  # kept: head and tail, 1 MiB
@@ -219,9 +250,17 @@ def _probe(log: Path | None) -> dict[str, Any]:
 
 
 SEALED_CASES = [
-    ("exfil_stdout", "protocol_error", "stdout line is not JSON (during handshake)"),
+    ("exfil_stdout", "protocol_error", "stdout line is not JSON (during fit)"),
     ("exfil_error", "crashed", "the submission reported an error during fit (message withheld)"),
-    ("exfil_ids", "invalid_predictions", "1 predicted ids are not test ids"),
+    ("exfil_ids", "invalid_predictions", "some predicted ids are not test ids"),
+    (
+        "tag_exfil",
+        "protocol_error",
+        "message type is not one of ready, fitted, predictions, error (during fit)",
+    ),
+    ("exit_code_channel", "crashed", "exited with a non-zero exit code during fit"),
+    ("count_channel", "invalid_predictions", "some of the 32 test ids have no prediction"),
+    ("stderr_size_channel", "ok", ""),
 ]
 
 
@@ -238,11 +277,14 @@ def test_sealed_mode_lets_nothing_the_submission_wrote_out(
     hostile_report: list[dict[str, Any]],
 ) -> None:
     """The submission reads its training data and tries to smuggle it out through stdout
-    junk, its own error message, prediction ids, its name and stderr. In sealed mode the
-    result (what participants see) and the console hold none of it; the organizer's log does."""
+    junk, its own error message, prediction ids, a message type, its exit code, how many ids
+    it leaves out, how much it writes to stderr, its name and stderr. In sealed mode the
+    result (what participants see) and the console hold none of it: fixed public reasons,
+    bucketed figures; the organizer's private record and log have it."""
     image = _build(docker_client, behaviour)
     train = (hostile_bundle / "folds" / TARGET_FOLD / "train" / "X.csv").read_text().splitlines()[1]
     token = "SECRET[" + train.strip()[:60] + "]"
+    labels = (hostile_bundle / "folds" / TARGET_FOLD / "train" / "y.csv").read_text()
     code, rss, stdout, stderr = _run(image, hostile_bundle, tmp_path / "results", "--sealed-mode")
     (result_path,) = (tmp_path / "results").glob("*/*/result.json")
     text = result_path.read_text()
@@ -256,19 +298,31 @@ def test_sealed_mode_lets_nothing_the_submission_wrote_out(
             "status": attacked["status"],
             "other": next(f["status"] for f in result["folds"] if f["fold_id"] != TARGET_FOLD),
             "rss_mib": rss,
-            "reason": attacked["reason"],
+            "reason": attacked["reason"] or "-",
         }
     )
     assert attacked["status"] == expected
     assert attacked["reason"] == public_reason
     assert attacked["log_tail"] == []
     assert attacked["submission_name"] is None
+    assert attacked["log_bytes"] is None and attacked["log_file"] is None
+    assert attacked["resources"]["exit_code"] in (0, 1, 137, None)
+    assert set(attacked["resources"]["phases"]) <= {"handshake", "fit", "predict"}
+    assert attacked["finished_at"].split(":")[2].startswith("00")
     assert token[:20] not in text
     assert token[:20] not in stdout + stderr
+    for row in labels.splitlines()[1:6]:
+        assert row not in text and row not in stdout + stderr
     assert result["provenance"]["log_policy"] == "sealed"
-    assert code == 1
-    if behaviour != "exfil_stdout":  # the organizer keeps what the submission wrote to stderr
-        assert token in (result_path.parent / attacked["log_file"]).read_text()
+    assert code == (0 if expected == "ok" else 1)
+    private = json.loads((result_path.parent / "folds" / f"{TARGET_FOLD}.json").read_text())[
+        "private"
+    ]
+    assert private["log_bytes"] is not None  # the organizer keeps the exact figures
+    if behaviour == "exit_code_channel":
+        assert private["resources"]["exit_code"] not in (0, 1)
+    if behaviour in ("exfil_error", "exfil_ids"):  # and what it wrote to stderr
+        assert token in (result_path.parent / private["log_file"]).read_text()
 
 
 def test_gpu_request_is_refused_before_anything_starts(

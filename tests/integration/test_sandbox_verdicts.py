@@ -95,7 +95,9 @@ def test_junk_on_stdout_ends_protocol_error_quoting_it(
     fold = _only_fold(stored)
     assert fold.status is Status.PROTOCOL_ERROR, fold
     assert fold.phase == "handshake"
-    assert "stdout line is not JSON: 'Loading model weights... done!'" in fold.reason
+    assert "stdout line is not JSON (during handshake): 'Loading model weights... done!'" in (
+        fold.reason
+    )
     _assert_no_container_left(docker_client, stored)
 
 

@@ -63,12 +63,21 @@ def test_variants_differ_exactly_where_upstream_relies_on_position(
 
 
 def test_import_is_deterministic(spaceomics_dir: Path, genelab_dir: Path, tmp_path: Path) -> None:
+    """With the organizer's --salt-key (without it each salt is random: tests/shared/
+    test_import_salts.py)."""
+    key = tmp_path / "salt.key"
+    key.write_bytes(b"the organizer's secret salt key")
     outputs = []
     for run in ("first", "second"):
         sob = import_bundles(
-            "spaceomicsbench", spaceomics_dir, tmp_path / run, "--tasks", "A1,D1,G1"
+            "spaceomicsbench",
+            spaceomics_dir,
+            tmp_path / run,
+            *("--tasks", "A1,D1,G1", "--salt-key", str(key)),
         )
-        gl = import_bundles("genelab", genelab_dir, tmp_path / run, "--tasks", "A4,B5")
+        gl = import_bundles(
+            "genelab", genelab_dir, tmp_path / run, "--tasks", "A4,B5", "--salt-key", str(key)
+        )
         outputs.append(sorted(line.split()[-1] for line in (sob.stdout + gl.stdout).splitlines()))
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) == 5

@@ -29,7 +29,20 @@ def test_isolation_defaults() -> None:
     assert kwargs["mem_limit"] == kwargs["memswap_limit"] == 512 * 2**20
     assert kwargs["nano_cpus"] == 1_500_000_000
     assert kwargs["pids_limit"] == 256
-    assert kwargs["init"] is True
+    # Nothing on the host shared between containers: no engine init binary (one host file
+    # bind-mounted into every container), no /dev/shm, a read-only /dev/mqueue, IPC at zero.
+    assert "init" not in kwargs
+    assert kwargs["ipc_mode"] == "none"
+    assert kwargs["mounts"] == [
+        {
+            "Target": "/dev/mqueue",
+            "Type": "tmpfs",
+            "ReadOnly": True,
+            "TmpfsOptions": {"SizeBytes": 4096},
+        }
+    ]
+    assert kwargs["ulimits"] == [{"name": "msgqueue", "soft": 0, "hard": 0}]
+    assert kwargs["sysctls"]["kernel.shmmax"] == "0" and kwargs["sysctls"]["kernel.msgmni"] == "0"
     assert kwargs["log_config"] == {"Type": "none", "Config": {}}
     assert kwargs["volumes"] == {
         "/data/bundle/folds/f1/train": {"bind": "/airlock/train", "mode": "ro"}

@@ -21,7 +21,7 @@ from runner.bundle.tables import numeric_matrix, read_table
 from runner.cli import app
 from runner.errors import SubmissionFault
 from runner.protocol.channel import Channel
-from runner.protocol.messages import MessageError, decode
+from runner.protocol.messages import MessageError, ReplyBudget, decode
 from runner.suites.genelab import check_submission
 from tests.helpers import SAMPLES
 from tests.unit.test_protocol import ScriptedSandbox
@@ -106,10 +106,11 @@ def test_protocol_lines_never_crash(value: Any, cut: int, junk: bytes, mode: int
 @FUZZ
 @given(chunks=st.lists(st.binary(max_size=300), max_size=6), limit=st.integers(10, 400))
 def test_channel_never_crashes_on_any_byte_stream(chunks: list[bytes], limit: int) -> None:
-    channel = Channel(ScriptedSandbox(chunks), max_bytes=limit)
+    channel = Channel(ScriptedSandbox(chunks))
+    budget = ReplyBudget(limit, 64, "predictions")
     for _ in range(4):
         try:
-            channel.receive(phase="fit", deadline=time.monotonic() + 1, limit=1)
+            channel.receive(phase="fit", deadline=time.monotonic() + 1, limit=1, budget=budget)
         except SubmissionFault as fault:
             _one_line([fault, fault.public])
             return

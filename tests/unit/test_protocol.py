@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 
 import numpy as np
@@ -23,6 +24,7 @@ from runner.protocol.messages import (
     Predict,
     Predictions,
     Ready,
+    ReplyBudget,
     decode,
     encode_predict,
     json_schemas,
@@ -46,9 +48,9 @@ def test_nan_and_infinity_reach_prediction_checks() -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        (b"Loading model... done", "not JSON: 'Loading model... done'"),
+        (b"Loading model... done", "not JSON (during handshake): 'Loading model... done'"),
         (b"[1, 2]", "JSON object with a 'type' field"),
-        (b'{"type":"dance"}', "invalid 'dance' message"),
+        (b'{"type":"dance"}', "message type 'dance' is not one of"),
         (b'{"type":"predictions","batch":0,"ids":[1],"proba":[0.5]}', "ids.0"),
         (b'{"type":"predictions","batch":0,"ids":["a"],"proba":["0.5"]}', "proba"),
         (b'{"type":"predictions","batch":0,"ids":["a"],"proba":[true]}', "proba"),
@@ -56,7 +58,7 @@ def test_nan_and_infinity_reach_prediction_checks() -> None:
     ],
 )
 def test_decode_rejects_with_a_quote(line: bytes, expected: str) -> None:
-    with pytest.raises(MessageError, match=expected.replace("[", r"\[").replace(".", r"\.")):
+    with pytest.raises(MessageError, match=re.escape(expected)):
         decode(line)
 
 
@@ -90,8 +92,9 @@ def test_predict_batches_cover_every_row_in_order_under_the_limit() -> None:
     batches = list(predict_messages(inputs, batch_bytes=200_000))
     assert len(batches) > 1
     ids = []
-    for number, line in enumerate(batches):
+    for number, (line, budget) in enumerate(batches):
         assert len(line) <= 200_000
+        assert budget.expected == "predictions" and budget.max_bytes < MAX_MESSAGE_BYTES
         message = Predict.model_validate_json(line)
         assert message.batch == number
         ids += message.ids
@@ -119,6 +122,7 @@ class ScriptedSandbox(Sandbox):
         raise StreamEnded("eof")
 
     def close_stdin(self) -> None: ...
+    def release_training(self) -> None: ...
     def drain(self, deadline: float) -> None: ...
     def wait(self, timeout: float) -> ExitInfo | None:
         return ExitInfo(0, False)
@@ -135,7 +139,10 @@ class ScriptedSandbox(Sandbox):
 
 
 def _receive(sandbox: Sandbox, max_bytes: int = MAX_MESSAGE_BYTES) -> object:
-    return Channel(sandbox, max_bytes).receive(phase="fit", deadline=time.monotonic() + 1, limit=1)
+    budget = ReplyBudget(max_bytes, 10_000, "predictions")
+    return Channel(sandbox).receive(
+        phase="fit", deadline=time.monotonic() + 1, limit=1, budget=budget
+    )
 
 
 def test_channel_reassembles_lines_split_across_reads() -> None:
@@ -146,7 +153,8 @@ def test_channel_reassembles_lines_split_across_reads() -> None:
 def test_channel_refuses_a_line_longer_than_the_limit_without_holding_it() -> None:
     sandbox = ScriptedSandbox([b"a" * 600, b"a" * 600, b"a" * 600])
     with pytest.raises(
-        ProtocolViolation, match="longer than the 1000-byte message limit during fit"
+        ProtocolViolation,
+        match="longer than the 1000-byte limit of a predictions message during fit",
     ):
         _receive(sandbox, max_bytes=1000)
     assert sandbox.chunks == [b"a" * 600]  # stopped reading once over the limit

@@ -3,12 +3,24 @@ from __future__ import annotations
 import pytest
 
 from runner.errors import PhaseTimeout, ProtocolViolation, StreamClosed, SubmissionReportedError
+from runner.reasons import matches_a_template, public
 from runner.verdict import Evidence, Status, decide
 
-TIMEOUT = PhaseTimeout("fit phase exceeded its 2 s limit", phase="fit", limit_seconds=2)
-CLOSED = StreamClosed("stdout closed during fit", phase="fit")
-JUNK = ProtocolViolation("stdout line is not JSON: hi", phase="handshake")
-REPORTED = SubmissionReportedError("reported an error during fit: boom", phase="fit")
+TIMEOUT = PhaseTimeout(
+    "fit phase exceeded its 2 s limit",
+    phase="fit",
+    public=public("timeout", phase="fit", limit="2"),
+    limit_seconds=2,
+)
+CLOSED = StreamClosed(
+    "stdout closed during fit", phase="fit", public=public("stdout_closed", phase="fit")
+)
+JUNK = ProtocolViolation(
+    "stdout line is not JSON: hi", phase="handshake", public=public("not_json", phase="handshake")
+)
+REPORTED = SubmissionReportedError(
+    "reported an error during fit: boom", phase="fit", public=public("reported_error", phase="fit")
+)
 
 
 @pytest.mark.parametrize(
@@ -56,6 +68,17 @@ def test_decide(evidence: Evidence, status: Status, reason: str) -> None:
     verdict = decide(evidence)
     assert verdict.status is status
     assert reason in verdict.reason
+    if status not in (Status.OK, Status.INFRA_ERROR, Status.INVALID_PREDICTIONS):
+        assert matches_a_template(verdict.public_reason), verdict.public_reason
+
+
+def test_public_reasons_hold_no_quantity_the_submission_chose() -> None:
+    # Its exit code and signal are its choice: the public reason names neither.
+    for code in (3, 77, 139, 255):
+        verdict = decide(Evidence(fault=CLOSED, exit_code=code))
+        assert str(code) not in verdict.public_reason
+        assert str(code - 128) not in verdict.public_reason or code <= 128
+        assert matches_a_template(verdict.public_reason)
 
 
 def test_oom_is_never_hidden_behind_an_ok_looking_symptom() -> None:
@@ -73,7 +96,8 @@ def test_timeout_and_oom_reasons_carry_the_runner_s_measurements() -> None:
         )
     )
     assert timeout.reason == "fit phase exceeded its 2 s limit (ran 2.0 s, peak memory 300 MiB)"
-    assert timeout.public_reason == timeout.reason  # the runner's figures, nothing of theirs
+    # Its peak memory and run time are its choice: the public reason keeps the limit only.
+    assert timeout.public_reason == "fit phase exceeded its 2 s limit"
     oom = decide(
         Evidence(
             fault=CLOSED,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import select
 import socket
 import threading
 import time
+from pathlib import Path
 
 from runner import limits
 from runner.errors import (
@@ -23,11 +25,13 @@ from runner.sandbox.base import (
     SandboxProvider,
     SandboxSpec,
 )
+from runner.sandbox.docker import staging
 from runner.sandbox.docker.cgroup import CgroupFiles, find_cgroup
 from runner.sandbox.docker.cleanup import owner_is_dead, owner_label
 from runner.sandbox.docker.client import DockerEngine
 from runner.sandbox.docker.spec import create_kwargs, gpu_problem
 from runner.sandbox.docker.streams import STDOUT, Demuxer, FrameError
+from runner.sandbox.docker.watchdog import WATCHDOG
 from runner.sandbox.logs import LogCapture
 from runner.sandbox.polling import ResourceSampler, check_pending_stdout, time_left
 
@@ -61,9 +65,12 @@ class DockerSandbox(Sandbox):
         container_id: str,
         sock: socket.socket,
         cgroup: CgroupFiles | None,
+        *,
         cancel: threading.Event,
+        staged: Path,
     ) -> None:
         self.container_id = container_id
+        self._staged = staged
         self._engine = engine
         self._sock = sock
         self._sock.setblocking(False)
@@ -142,6 +149,9 @@ class DockerSandbox(Sandbox):
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_WR)
 
+    def release_training(self) -> None:
+        staging.release(self._staged)
+
     def drain(self, deadline: float) -> None:
         while not self._eof and time.monotonic() < deadline and not self._cancel.is_set():
             readable, _, _ = select.select([self._sock], [], [], limits.POLL_SECONDS)
@@ -190,7 +200,11 @@ class DockerSandbox(Sandbox):
         self._sampler.stop()
         with contextlib.suppress(OSError):
             self._sock.close()
-        self._engine.remove(self.container_id)
+        try:
+            self._engine.remove(self.container_id)
+        finally:
+            WATCHDOG.container_removed()
+            staging.discard(self._staged)
 
 
 class DockerProvider(SandboxProvider):
@@ -244,26 +258,36 @@ class DockerProvider(SandboxProvider):
             raise GpuUnavailable(problem)
 
     def start(self, spec: SandboxSpec, cancel: threading.Event) -> DockerSandbox:
-        labels = {
-            limits.LABEL_MANAGED: "1",
-            limits.LABEL_OWNER: owner_label(),
-            **spec.labels,
-        }
-        kwargs = create_kwargs(spec)
+        owner = owner_label()
+        WATCHDOG.ensure_started(owner, staging.staging_root())
+        labels = {limits.LABEL_MANAGED: "1", limits.LABEL_OWNER: owner, **spec.labels}
+        staged = staging.stage(spec.train_dir)
+        kwargs = create_kwargs(dataclasses.replace(spec, train_dir=staged))
         kwargs["labels"] = labels
-        container_id = self._engine.create(kwargs)
+        try:
+            container_id = self._engine.create(kwargs)
+        except BaseException:
+            staging.discard(staged)
+            raise
+        WATCHDOG.container_started()
         sock: socket.socket | None = None
         try:
             sock = self._engine.attach(container_id)  # before start: no output is lost
             self._engine.start(container_id)
             pid = self._engine.pid(container_id)
             cgroup = find_cgroup(pid, container_id) if pid else None
-            return DockerSandbox(self._engine, container_id, sock, cgroup, cancel)
+            return DockerSandbox(
+                self._engine, container_id, sock, cgroup, cancel=cancel, staged=staged
+            )
         except BaseException:
             if sock is not None:
                 sock.close()
-            with contextlib.suppress(InfraError):
-                self._engine.remove(container_id)
+            try:
+                with contextlib.suppress(InfraError):
+                    self._engine.remove(container_id)
+            finally:
+                WATCHDOG.container_removed()
+                staging.discard(staged)
             raise
 
     def reap(self, *, everything: bool = False) -> int:

@@ -2,9 +2,15 @@
 
 Isolation is the default and there is no switch to weaken it: no network, read-only root,
 all capabilities dropped, no privilege escalation, a non-root user, bounded pids, memory
-with no extra swap, CPU quota, a size-capped /tmp, the train directory read-only, no
-engine-side log storage (the runner reads the streams itself), and an init process that
-reaps zombies.
+with no extra swap, CPU quota, a size-capped /tmp as the only writable place, the fold's
+own copy of its train directory read-only, no engine-side log storage (the runner reads
+the streams itself).
+
+Nothing on the host is shared by two containers: no engine init binary (``init`` would
+bind-mount one host file into every container, and byte-range locks on it are a channel
+between concurrent folds), no /dev/shm (``ipc: none``), a read-only /dev/mqueue, and IPC
+limits of zero (no POSIX message queues, SysV shared memory, semaphores or message queues
+even inside the container's own IPC namespace).
 """
 
 from __future__ import annotations
@@ -31,6 +37,16 @@ def container_environment(spec: SandboxSpec) -> dict[str, str]:
     }
 
 
+IPC_SYSCTLS = {
+    "kernel.shmmax": "0",
+    "kernel.shmall": "0",
+    "kernel.shmmni": "0",
+    "kernel.msgmni": "0",
+    "kernel.sem": "0 0 0 0",
+}
+"""Zero IPC limits for the container's own IPC namespace (allowed, as it is not the host's)."""
+
+
 def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
     """Keyword arguments for the engine's create call (docker SDK ``containers.create``)."""
     kwargs: dict[str, Any] = {
@@ -46,7 +62,6 @@ def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
         "read_only": True,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
-        "init": True,
         "pids_limit": spec.pids_limit,
         "mem_limit": spec.memory_bytes,
         "memswap_limit": spec.memory_bytes,
@@ -58,7 +73,17 @@ def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
             str(spec.train_dir.resolve()): {"bind": limits.TRAIN_MOUNT, "mode": "ro"},
         },
         "log_config": {"Type": "none", "Config": {}},
-        "ipc_mode": "private",
+        "ipc_mode": "none",
+        "mounts": [
+            {
+                "Target": "/dev/mqueue",
+                "Type": "tmpfs",
+                "ReadOnly": True,
+                "TmpfsOptions": {"SizeBytes": 4096},
+            }
+        ],
+        "ulimits": [{"name": "msgqueue", "soft": 0, "hard": 0}],
+        "sysctls": dict(IPC_SYSCTLS),
     }
     if spec.gpus > 0:
         kwargs["device_requests"] = [{"count": spec.gpus, "capabilities": [["gpu"]]}]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from runner.bundle.manifest import sha256_file
+from runner.bundle.manifest import keyed_salt, sha256_file
 from runner.bundle.spec import BundleSpec
 from runner.bundle.write import Dataset, FoldSplit, write_bundle
 from runner.scoring.spaceomics import RANDOM_REFERENCE
@@ -54,8 +53,21 @@ def _metrics(truth: TaskTruth) -> dict[str, object]:
     return {"primary": truth.primary_metric, "secondary": secondary}
 
 
-def import_task(source: Path, out: Path, task_id: str, variant: str) -> Imported:
-    """Build one bundle at ``out/<bundle id>`` (sealed labels in its ``sealed/``)."""
+def import_task(
+    source: Path,
+    out: Path,
+    task_id: str,
+    variant: str,
+    *,
+    salt_key: bytes | None = None,
+    sealed_out: Path | None = None,
+) -> Imported:
+    """Build one bundle at ``out/<bundle id>``.
+
+    The sealed labels go to its ``sealed/``, or to ``sealed_out/<bundle id>`` when given.
+    The commitment salt is random, or ``keyed_salt(salt_key, [bundle id, source hashes])``
+    with an organizer's key, so that a re-import gives the same bundle hash.
+    """
     try:
         truth = load_task(source, task_id)
         features = build_features(source, truth, variant)
@@ -107,9 +119,17 @@ def import_task(source: Path, out: Path, task_id: str, variant: str) -> Imported
     )  # H1 ids repeat
     data = Dataset(ids, features.names, features.X, labels, features.meta_columns, features.meta)
     folds = [FoldSplit(_fold_id(f.name), f.train, f.test) for f in truth.folds]
-    salt = hashlib.sha256(json.dumps([spec.id, hashes], sort_keys=True).encode()).digest()
+    salt = keyed_salt(salt_key, [spec.id, hashes]) if salt_key is not None else None
     target = out / spec.id
-    bundle_hash = write_bundle(target, spec, data, folds, float_format="{!r}", salt=salt)
+    bundle_hash = write_bundle(
+        target,
+        spec,
+        data,
+        folds,
+        float_format="{!r}",
+        salt=salt,
+        sealed_out=sealed_out / spec.id if sealed_out is not None else None,
+    )
     return Imported(task_id, variant, target, bundle_hash, notes=tuple(features.notes))
 
 
@@ -119,8 +139,19 @@ def _source_path(source: Path, name: str) -> Path:
     return source / "data" / "processed" / name
 
 
-def import_all(source: Path, out: Path, tasks: list[str], variant: str) -> list[Imported]:
-    return [import_task(source, out, task, variant) for task in tasks]
+def import_all(
+    source: Path,
+    out: Path,
+    tasks: list[str],
+    variant: str,
+    *,
+    salt_key: bytes | None = None,
+    sealed_out: Path | None = None,
+) -> list[Imported]:
+    return [
+        import_task(source, out, task, variant, salt_key=salt_key, sealed_out=sealed_out)
+        for task in tasks
+    ]
 
 
 __all__ = ["AS_PUBLISHED", "TASK_IDS", "Imported", "bundle_id", "import_all", "import_task"]

@@ -1,0 +1,263 @@
+"""Folds of one submission that run at the same time must not be able to talk: no shared
+host file (locks, inotify), no shared IPC object; the schedule keeps them apart by default;
+the runner stays small with five hostile folds at once; and a runner killed with SIGKILL
+leaves no container running.
+
+Every channel test has a positive control: the same probe between containers started
+directly with the engine's init binary mounted (as every fold was before) and a shared
+file, where the channel works, so a pass here means the channel is closed, not the probe
+broken."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from runner.limits import LABEL_MANAGED, LABEL_OWNER
+from tests.helpers import REPO, bundle_variant
+from tests.hostile.test_hostile_submissions import _build, _probe, _run
+
+pytestmark = pytest.mark.docker
+
+FOLDS = ["mission_M1", "mission_M2", "mission_M3"]
+
+
+@pytest.fixture(scope="module")
+def lomo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All three missions (each fold's test samples are the other folds' training samples)."""
+    return bundle_variant(
+        "synth-lomo-highdim",
+        tmp_path_factory.mktemp("collude"),
+        time_limits={"handshake_seconds": 30, "fit_seconds": 30, "predict_seconds": 30},
+        resources={"memory": "512MiB", "cpus": 1.0, "gpus": 0},
+    )
+
+
+def _auroc(truth: dict[str, int], scores: dict[str, float]) -> float:
+    ids = sorted(truth)
+    y = np.array([truth[i] for i in ids])
+    s = np.array([scores[i] for i in ids])
+    pos, neg = s[y == 1], s[y == 0]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(wins / (len(pos) * len(neg)))
+
+
+def _sealed_truth(bundle: Path, fold: str) -> dict[str, int]:
+    rows = (bundle / "sealed" / fold / "y.csv").read_text().splitlines()[1:]
+    return {r.split(",")[0]: int(r.split(",")[1] == "flight") for r in rows}
+
+
+def _standalone(
+    docker_client: Any, image: str, mode: str, volumes: dict[str, dict[str, str]]
+) -> Any:
+    """A container of the hostile image started the old way: engine init, shared mounts."""
+    return docker_client.containers.run(
+        image,
+        detach=True,
+        init=True,
+        network_mode="none",
+        read_only=True,
+        user="10001:10001",
+        tmpfs={"/tmp": "size=64m"},
+        environment={"AIRLOCK_TEST_STANDALONE": mode},
+        volumes=volumes,
+        labels={"io.airlock.test": "positive-control"},
+    )
+
+
+def test_collusion_through_locks_works_when_containers_share_a_file(
+    docker_client: Any, lomo: Path
+) -> None:
+    """Positive control: three containers with the engine's init binary mounted (one host
+    file in all of them) pass each other their training labels: AUROC 1.0 on every fold."""
+    image = _build(docker_client, "collude", TARGET_FOLD="*")
+    containers = []
+    try:
+        for fold in FOLDS:
+            base = lomo / "folds" / fold
+            volumes = {
+                str(base / "train"): {"bind": "/airlock/train", "mode": "ro"},
+                str(base / "test"): {"bind": "/airlock/test", "mode": "ro"},
+            }
+            containers.append(_standalone(docker_client, image, "collude", volumes))
+        scores = []
+        for fold, container in zip(FOLDS, containers, strict=True):
+            container.wait(timeout=120)
+            guesses = json.loads(container.logs(stderr=False).decode().strip().splitlines()[-1])
+            scores.append(_auroc(_sealed_truth(lomo, fold), guesses))
+    finally:
+        for container in containers:
+            container.remove(force=True)
+    print(f"positive control (shared init binary): AUROC per fold {scores}")
+    assert scores == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("schedule", ["concurrent", "default"])
+def test_colluding_folds_score_at_chance(
+    docker_client: Any, lomo: Path, tmp_path: Path, schedule: str
+) -> None:
+    """`airlock run --jobs 3` in sealed mode: with folds overlapping (concurrent) nothing
+    is shared any more, and the default schedule never overlaps them at all."""
+    image = _build(docker_client, "collude", TARGET_FOLD="*")
+    extra = ["--sealed-mode", "--jobs", "3"]
+    if schedule == "concurrent":
+        extra += ["--fold-schedule", "concurrent"]
+    code, rss, _stdout, stderr = _run(image, lomo, tmp_path / "results", *extra)
+    assert code == 0, stderr[-2000:]
+    (result_path,) = (tmp_path / "results").glob("*/*/result.json")
+    result = json.loads(result_path.read_text())
+    scores = [fold["metrics"]["auroc"] for fold in result["folds"]]
+    print(f"--jobs 3, schedule {schedule}: AUROC per fold {scores}, runner RSS {rss:.0f} MiB")
+    assert scores == [0.5, 0.5, 0.5]
+    records = [
+        json.loads((result_path.parent / "folds" / f"{fold}.json").read_text())["private"]
+        for fold in FOLDS
+    ]
+    spans = sorted((r["started_at"], r["finished_at"]) for r in records)
+    overlapping = any(spans[i + 1][0] < spans[i][1] for i in range(len(spans) - 1))
+    assert overlapping is (schedule == "concurrent")  # the channel had its chance, or none
+    for fold in FOLDS:  # and the colluder heard nothing in any fold
+        log = (result_path.parent / "logs" / f"{fold}.stderr.log").read_text()
+        assert "heard 0 of" in log, log[-500:]
+
+
+def _shared_probe_report(found: dict[str, Any]) -> dict[str, Any]:
+    return {key: found[key] for key in ("locks", "flocks", "inotify", "shm")}
+
+
+def test_shared_path_probe_finds_the_init_binary_when_it_is_mounted(
+    docker_client: Any, tmp_path: Path
+) -> None:
+    """Positive control of the probe: two containers with the engine's init binary and one
+    shared file mounted. The receiver sees the sender's locks, flock and file accesses."""
+    image = _build(docker_client, "shared_probe")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "file").write_text("x")
+    volumes = {str(shared): {"bind": "/shared", "mode": "ro"}}
+    receiver = _standalone(docker_client, image, "receiver", volumes)
+    time.sleep(1.5)
+    sender = _standalone(docker_client, image, "sender", volumes)
+    try:
+        receiver.wait(timeout=120)
+        sender.wait(timeout=120)
+        found = json.loads(receiver.logs(stderr=False).decode().strip().splitlines()[-1])
+    finally:
+        receiver.remove(force=True)
+        sender.remove(force=True)
+    print(f"positive control: {_shared_probe_report(found)}")
+    for key in ("locks", "flocks", "inotify"):
+        assert "/shared/file" in found[key], (key, found[key])
+        assert "/usr/sbin/docker-init" in found[key] or "/sbin/docker-init" in found[key]
+
+
+def test_concurrent_folds_share_no_lock_inode_or_ipc_object(
+    docker_client: Any, tmp_path: Path
+) -> None:
+    """Two folds at the same time (`--fold-schedule concurrent --jobs 2`): the sender locks
+    and flocks every file it can open, keeps opening them and drops marks in every place it
+    might write; the receiver, watching every file it can open (inotify) and testing every
+    lock, sees nothing of it."""
+    bundle = bundle_variant(
+        "synth-lomo-highdim",
+        tmp_path / "bundle",
+        folds=["mission_M1", "mission_M2"],
+        time_limits={"handshake_seconds": 30, "fit_seconds": 40, "predict_seconds": 30},
+        resources={"memory": "512MiB", "cpus": 1.0, "gpus": 0},
+    )
+    image = _build(docker_client, "shared_probe", TARGET_FOLD="*", PROBE_SENDER_FOLD="mission_M1")
+    code, _rss, _stdout, stderr = _run(
+        image, bundle, tmp_path / "results", "--jobs", "2", "--fold-schedule", "concurrent"
+    )
+    assert code == 0, stderr[-2000:]
+    (result_path,) = (tmp_path / "results").glob("*/*/result.json")
+    result = json.loads(result_path.read_text())
+    logs = {f["fold_id"]: result_path.parent / f["log_file"] for f in result["folds"]}
+    sender, receiver = _probe(logs["mission_M1"]), _probe(logs["mission_M2"])
+    assert sender["role"] == "sender" and receiver["role"] == "receiver"
+    spans = sorted((f["started_at"], f["finished_at"]) for f in result["folds"])
+    assert spans[1][0] < spans[0][1], "the two folds did not overlap"
+    print(f"receiver watched {receiver['watched']} files: {_shared_probe_report(receiver)}")
+    assert receiver["watched"] > 500
+    assert _shared_probe_report(receiver) == {"locks": [], "flocks": [], "inotify": [], "shm": []}
+    assert sender["writable"] == []
+
+
+def test_five_concurrent_hostile_folds_keep_the_runner_small(
+    docker_client: Any, tmp_path: Path
+) -> None:
+    """Five folds at once, each flooding stderr (256 MiB) and sending a valid message
+    padded to 16 MiB: the runner's peak RSS (wait4) stays under 300 MiB."""
+    bundle = bundle_variant(
+        "synth-features-imbalanced",
+        tmp_path / "bundle",
+        time_limits={"handshake_seconds": 30, "fit_seconds": 60, "predict_seconds": 30},
+        resources={"memory": "256MiB", "cpus": 1.0, "gpus": 0},
+    )
+    image = _build(docker_client, "heavy", TARGET_FOLD="*")
+    code, rss, _stdout, stderr = _run(
+        image, bundle, tmp_path / "results", "--jobs", "5", "--fold-schedule", "concurrent"
+    )
+    (result_path,) = (tmp_path / "results").glob("*/*/result.json")
+    result = json.loads(result_path.read_text())
+    statuses = [f["status"] for f in result["folds"]]
+    print(f"5 concurrent hostile folds: {statuses}; runner peak RSS {rss:.0f} MiB")
+    assert code == 1, stderr[-2000:]
+    assert statuses == ["protocol_error"] * 5
+    spans = sorted((f["started_at"], f["finished_at"]) for f in result["folds"])
+    assert spans[-1][0] < spans[0][1], "the five folds did not all overlap"
+    assert rss < 300
+
+
+def test_sigkill_leaves_no_container_running(docker_client: Any, tmp_path: Path) -> None:
+    """A runner killed with SIGKILL mid-fold: its watchdog removes its containers (and its
+    staged training copies) within seconds, long before any later run could reap them."""
+    bundle = bundle_variant(
+        "synth-lomo-highdim",
+        tmp_path / "bundle",
+        folds=["mission_M1", "mission_M2"],
+        time_limits={"handshake_seconds": 120, "fit_seconds": 30, "predict_seconds": 30},
+    )
+    image = _build(docker_client, "silent_handshake", TARGET_FOLD="*")
+    staging = tmp_path / "staging"
+    command = [sys.executable, "-m", "runner", "run", "--image", image, "--bundle", str(bundle),
+               "--results", str(tmp_path / "results"), "--jobs", "2"]  # fmt: skip
+    runner = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "AIRLOCK_STAGING_DIR": str(staging)},
+    )
+
+    def mine() -> list[Any]:
+        return [
+            c
+            for c in docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
+            if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(runner.pid)]
+        ]
+
+    deadline = time.monotonic() + 60
+    while len([c for c in mine() if c.status == "running"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(mine()) == 2, "the run did not start its two containers"
+    assert any(staging.rglob("X.csv"))
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    killed = time.monotonic()
+    while mine() and time.monotonic() - killed < 30:
+        time.sleep(0.1)
+    gone_after = time.monotonic() - killed
+    print(f"containers of the killed runner gone {gone_after:.1f} s after SIGKILL")
+    assert mine() == []
+    assert gone_after < 10
+    assert not any(staging.rglob("*.csv")), "staged training copies left behind"
