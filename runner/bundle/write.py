@@ -108,6 +108,7 @@ def write_bundle(
                 )
         manifest.write_salt(sealed_staging, salt)
         bundle_hash = manifest.write_manifest(staging, sealed_staging, spec.folds)
+        _owner_only(sealed_staging)
         if sealed_out is not None:
             if sealed_out.exists():
                 shutil.rmtree(sealed_out)
@@ -120,6 +121,13 @@ def write_bundle(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return bundle_hash
+
+
+def _owner_only(sealed_dir: Path) -> None:
+    """Sealed labels and the salt readable by their owner alone (other users of the machine,
+    and the container's user, must not read them)."""
+    for path in [sealed_dir, *sealed_dir.rglob("*")]:
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def _label_rows(spec: BundleSpec, labels: np.ndarray) -> tuple[list[str], list[list[str]]]:

@@ -19,6 +19,7 @@ def table(
     ] = "results",
 ) -> None:
     """Compare submissions: one row per bundle, one column per image (primary metric mean ± sd)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from runner.results.model import SubmissionResult
@@ -33,7 +34,12 @@ def table(
     latest: dict[tuple[str, str], SubmissionResult] = {}
     for result in sorted(found, key=lambda r: r.provenance.finished_at):
         latest[(result.provenance.bundle_id, result.provenance.image_ref)] = result
-    grid = Table("bundle", "metric", *images, title=f"Primary metric by submission ({results})")
+    grid = Table(
+        "bundle",
+        "metric",
+        *(escape(image) for image in images),  # names are data, never markup
+        title=f"Primary metric by submission ({escape(results)})",
+    )
     for bundle_id, metric in bundles:
         cells = []
         for image in images:
@@ -46,7 +52,7 @@ def table(
             if agg.failed_folds:
                 text += f" [red]({len(agg.failed_folds)} failed)[/red]"
             cells.append(text)
-        grid.add_row(bundle_id, metric, *cells)
+        grid.add_row(escape(bundle_id), metric, *cells)
     output_console().print(grid)
 
 

@@ -138,6 +138,13 @@ def run(
             )
         else:
             provider = DockerProvider()
+        if sealed_mode and jobs > 1 and fold_schedule is None:
+            console.print(
+                f"note: sealed mode runs one fold of a submission at a time on this host "
+                f"(--fold-schedule one-per-submission), so --jobs {jobs} does not speed it up",
+                markup=False,
+                highlight=False,
+            )
         request = RunRequest(
             image=image or f"command: {command}",
             bundles=bundle,

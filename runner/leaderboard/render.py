@@ -7,10 +7,12 @@ import csv
 import html
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from runner.leaderboard.ranking import Board, Entry, Row
+from runner.untrusted import shown
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -51,7 +53,7 @@ def markdown(boards: list[Board]) -> str:
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for number, row in enumerate(board.rows, start=1):
             cells = [
-                str(number), f"{row.team} (`{row.image_id[7:19]}`)",
+                str(number), f"{_md(row.team)} (`{row.image_id[7:19]}`)",
                 _num(row.composite) + (" (incomplete)" if row.tier == 1 else ""),
                 *[_cell(row.entries.get(t[0])) for t in board.tasks],
                 _num(row.resource("fit_seconds"), 1), _num(row.resource("predict_seconds"), 1),
@@ -60,6 +62,14 @@ def markdown(boards: list[Board]) -> str:
             lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
+def _md(text: str) -> str:
+    """A name as Markdown text: escaped, so it cannot become a link, an image or markup."""
+    return _MD_SPECIAL.sub(r"\\\1", shown(text, 80))
 
 
 def csv_text(boards: list[Board]) -> str:

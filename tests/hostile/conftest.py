@@ -99,6 +99,6 @@ def hostile_report() -> Iterator[list[dict[str, Any]]]:
         for row in sorted(rows, key=lambda r: r["case"]):
             lines.append(
                 f"| {row['case']} | {row['fold']} | {row['expected']} | {row['status']} | {row['other']} "
-                f"| {row['rss_mib']:.0f} MiB | {row['reason'][:90]} |"
+                f"| {row['rss_mib']:.0f} MiB | {row['reason'][:110]} |"
             )
         REPORT.write_text("\n".join(lines) + "\n")

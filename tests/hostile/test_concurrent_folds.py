@@ -103,7 +103,11 @@ def test_collusion_through_locks_works_when_containers_share_a_file(
 
 @pytest.mark.parametrize("schedule", ["concurrent", "default"])
 def test_colluding_folds_score_at_chance(
-    docker_client: Any, lomo: Path, tmp_path: Path, schedule: str
+    docker_client: Any,
+    lomo: Path,
+    tmp_path: Path,
+    schedule: str,
+    hostile_report: list[dict[str, Any]],
 ) -> None:
     """`airlock run --jobs 3` in sealed mode: with folds overlapping (concurrent) nothing
     is shared any more, and the default schedule never overlaps them at all."""
@@ -117,6 +121,17 @@ def test_colluding_folds_score_at_chance(
     result = json.loads(result_path.read_text())
     scores = [fold["metrics"]["auroc"] for fold in result["folds"]]
     print(f"--jobs 3, schedule {schedule}: AUROC per fold {scores}, runner RSS {rss:.0f} MiB")
+    hostile_report.append(
+        {
+            "case": f"collude through locks, --jobs 3, {schedule} schedule (sealed mode)",
+            "fold": "all 3",
+            "expected": "AUROC 0.5",
+            "status": "AUROC " + " / ".join(f"{v:.3f}" for v in scores),
+            "other": "-",
+            "rss_mib": rss,
+            "reason": "positive control (engine init mounted): AUROC 1.000 on every fold",
+        }
+    )
     assert scores == [0.5, 0.5, 0.5]
     records = [
         json.loads((result_path.parent / "folds" / f"{fold}.json").read_text())["private"]
@@ -161,7 +176,7 @@ def test_shared_path_probe_finds_the_init_binary_when_it_is_mounted(
 
 
 def test_concurrent_folds_share_no_lock_inode_or_ipc_object(
-    docker_client: Any, tmp_path: Path
+    docker_client: Any, tmp_path: Path, hostile_report: list[dict[str, Any]]
 ) -> None:
     """Two folds at the same time (`--fold-schedule concurrent --jobs 2`): the sender locks
     and flocks every file it can open, keeps opening them and drops marks in every place it
@@ -175,7 +190,7 @@ def test_concurrent_folds_share_no_lock_inode_or_ipc_object(
         resources={"memory": "512MiB", "cpus": 1.0, "gpus": 0},
     )
     image = _build(docker_client, "shared_probe", TARGET_FOLD="*", PROBE_SENDER_FOLD="mission_M1")
-    code, _rss, _stdout, stderr = _run(
+    code, rss_mib, _stdout, stderr = _run(
         image, bundle, tmp_path / "results", "--jobs", "2", "--fold-schedule", "concurrent"
     )
     assert code == 0, stderr[-2000:]
@@ -187,13 +202,28 @@ def test_concurrent_folds_share_no_lock_inode_or_ipc_object(
     spans = sorted((f["started_at"], f["finished_at"]) for f in result["folds"])
     assert spans[1][0] < spans[0][1], "the two folds did not overlap"
     print(f"receiver watched {receiver['watched']} files: {_shared_probe_report(receiver)}")
+    hostile_report.append(
+        {
+            "case": "shared-path probe, 2 folds at once (locks, flock, inotify, shm, mqueue)",
+            "fold": "both",
+            "expected": "nothing shared",
+            "status": "shared: "
+            + (
+                ", ".join(p for v in _shared_probe_report(receiver).values() for p in v)
+                or "nothing"
+            ),
+            "other": "-",
+            "rss_mib": rss_mib,
+            "reason": f"receiver watched {receiver['watched']} files; control finds docker-init",
+        }
+    )
     assert receiver["watched"] > 500
     assert _shared_probe_report(receiver) == {"locks": [], "flocks": [], "inotify": [], "shm": []}
     assert sender["writable"] == []
 
 
 def test_five_concurrent_hostile_folds_keep_the_runner_small(
-    docker_client: Any, tmp_path: Path
+    docker_client: Any, tmp_path: Path, hostile_report: list[dict[str, Any]]
 ) -> None:
     """Five folds at once, each flooding stderr (256 MiB) and sending a valid message
     padded to 16 MiB: the runner's peak RSS (wait4) stays under 300 MiB."""
@@ -211,6 +241,17 @@ def test_five_concurrent_hostile_folds_keep_the_runner_small(
     result = json.loads(result_path.read_text())
     statuses = [f["status"] for f in result["folds"]]
     print(f"5 concurrent hostile folds: {statuses}; runner peak RSS {rss:.0f} MiB")
+    hostile_report.append(
+        {
+            "case": "heavy: 256 MiB stderr + 16 MiB padded line, 5 folds at once",
+            "fold": "all 5",
+            "expected": "protocol_error",
+            "status": ", ".join(sorted(set(statuses))),
+            "other": "-",
+            "rss_mib": rss,
+            "reason": result["folds"][0]["reason"],
+        }
+    )
     assert code == 1, stderr[-2000:]
     assert statuses == ["protocol_error"] * 5
     spans = sorted((f["started_at"], f["finished_at"]) for f in result["folds"])
@@ -218,7 +259,9 @@ def test_five_concurrent_hostile_folds_keep_the_runner_small(
     assert rss < 300
 
 
-def test_sigkill_leaves_no_container_running(docker_client: Any, tmp_path: Path) -> None:
+def test_sigkill_leaves_no_container_running(
+    docker_client: Any, tmp_path: Path, hostile_report: list[dict[str, Any]]
+) -> None:
     """A runner killed with SIGKILL mid-fold: its watchdog removes its containers (and its
     staged training copies) within seconds, long before any later run could reap them."""
     bundle = bundle_variant(
@@ -239,15 +282,17 @@ def test_sigkill_leaves_no_container_running(docker_client: Any, tmp_path: Path)
         env={**os.environ, "AIRLOCK_STAGING_DIR": str(staging)},
     )
 
-    def mine() -> list[Any]:
+    def mine() -> list[dict[str, Any]]:
+        # The low-level listing: one call, no per-container inspect that could race a removal.
+        found = docker_client.api.containers(all=True, filters={"label": LABEL_MANAGED})
         return [
             c
-            for c in docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
-            if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(runner.pid)]
+            for c in found
+            if (c.get("Labels") or {}).get(LABEL_OWNER, "").split(":")[1:2] == [str(runner.pid)]
         ]
 
     deadline = time.monotonic() + 60
-    while len([c for c in mine() if c.status == "running"]) < 2 and time.monotonic() < deadline:
+    while len([c for c in mine() if c["State"] == "running"]) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(mine()) == 2, "the run did not start its two containers"
     assert any(staging.rglob("X.csv"))
@@ -258,6 +303,17 @@ def test_sigkill_leaves_no_container_running(docker_client: Any, tmp_path: Path)
         time.sleep(0.1)
     gone_after = time.monotonic() - killed
     print(f"containers of the killed runner gone {gone_after:.1f} s after SIGKILL")
+    hostile_report.append(
+        {
+            "case": "runner killed with SIGKILL mid-fold (2 containers)",
+            "fold": "both",
+            "expected": "containers gone < 10 s",
+            "status": f"gone after {gone_after:.1f} s",
+            "other": "-",
+            "rss_mib": 0.0,
+            "reason": "by the runner's watchdog; staged training copies removed",
+        }
+    )
     assert mine() == []
     assert gone_after < 10
     assert not any(staging.rglob("*.csv")), "staged training copies left behind"

@@ -127,8 +127,8 @@ def test_sigkill_a_worker_mid_fold(
     time.sleep(1.0)  # in the middle of the fold (it sleeps 3 s in fit)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    left = victim_containers()
-    assert left, "the killed worker's container should still be there"
+    # Its watchdog removes the dead worker's containers within seconds.
+    _wait_for(lambda: not victim_containers(), 15, "the killed worker's containers to go")
     _wait_for(lambda: len(list(results.glob("*/*/result.json"))) == 1, 300, "the suite to complete")
     records = _records(results)
     assert sorted(r["result"]["fold_id"] for r in records) == [
@@ -144,11 +144,42 @@ def test_sigkill_a_worker_mid_fold(
     assert runs and set(runs.values()) == {
         1
     }  # the killed fold was run (and stored) once, by "other"
-    pool.start("victim-again")  # the restarted worker reaps what it left when it died
+    pool.start("victim-again")  # nothing was left for the restarted worker to reap
     _wait_for(lambda: "reaped" in pool.log_text("victim-again"), 60, "the restarted worker")
-    assert re.search(r"reaped [1-9]\d* leftover container", pool.log_text("victim-again"))
-    remaining = {c.id for c in docker_client.containers.list(all=True)}
-    assert not [c for c in left if c.id in remaining]
+    assert "reaped 0 leftover container" in pool.log_text("victim-again")
+
+
+def test_a_hostile_fold_on_a_worker_is_stored_with_its_typed_status(
+    pool: Pool,
+    airlock: Callable[..., Any],
+    registry: str,
+    docker_client: Any,
+    tmp_path: Path,
+) -> None:
+    """A 5,000-digit integer on stdout once aborted the fold on a worker (an uncaught
+    ValueError) and the fold never completed: now it is a protocol_error like any other,
+    stored once, and the suite completes."""
+    docker_client.images.build(
+        path=str(REPO / "tests" / "fixtures" / "hostile"), tag="airlock-test/hostile-huge-integer:latest",
+        rm=True, buildargs={"BEHAVIOUR": "huge_integer", "TARGET_FOLD": "crew_C1"},
+    )  # fmt: skip
+    image = push(docker_client, registry, "airlock-test/hostile-huge-integer:latest", "pool/int")
+    results = tmp_path / "results"
+    pool.start("lone")
+    done = airlock(
+        "enqueue", "--image", image, "--suite", str(SAMPLES / "synth-loco-3class"),
+        "--results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    _wait_for(lambda: len(list(results.glob("*/*/result.json"))) == 1, 300, "the suite")
+    (result,) = [json.loads(p.read_text()) for p in results.glob("*/*/result.json")]
+    statuses = {f["fold_id"]: (f["status"], f["reason"]) for f in result["folds"]}
+    assert statuses["crew_C1"] == (
+        "protocol_error",
+        "stdout line holds an integer longer than 20 digits (during fit)",
+    )
+    assert all(status == "ok" for fold, (status, _) in statuses.items() if fold != "crew_C1")
+    assert "Traceback" not in pool.log_text("lone")
 
 
 def test_broker_restart_during_a_suite(

@@ -238,7 +238,7 @@ def test_a_sealed_fold_keeps_no_exact_submission_controlled_figure() -> None:
     text = sealed.model_dump_json()
     for exact_value in ("SECRET", "77", "31337", "1.234", "3.21", "4.77", "123456789", ":56"):
         assert exact_value not in text, exact_value
-    assert sealed.resources.phases.keys() == {"handshake", "fit"}
+    assert sealed.resources.phases.keys() == {"fit"}
     assert sealed.resources.exit_code == 1
     assert sealed.resources.peak_memory_bytes == 100 * 2**20
     assert sealed.started_at.second == 0 and sealed.log_file is None

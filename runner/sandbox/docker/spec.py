@@ -34,6 +34,9 @@ def container_environment(spec: SandboxSpec) -> dict[str, str]:
         "OMP_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
+        # No /dev/shm or semaphores (see module docstring): joblib runs in serial mode
+        # instead of warning on every import.
+        "JOBLIB_MULTIPROCESSING": "0",
     }
 
 
