@@ -15,6 +15,7 @@
     │   ├── StreamClosed             the container closed stdout (usually: it exited)
     │   ├── ProtocolViolation        stdout carried something other than a valid message
     │   └── SubmissionReportedError  the submission sent an ``error`` message itself
+    │       └── ReportedInvalidPredictions  ... saying its predictions do not fit the task
     ├── StreamSignal                 how a read from a sandbox ended (internal; the session
     │   │                            turns it into a SubmissionFault with the phase)
     │   ├── DeadlineReached          nothing complete arrived before the deadline
@@ -93,6 +94,11 @@ class ProtocolViolation(SubmissionFault):
 
 class SubmissionReportedError(SubmissionFault):
     """The submission reported its own failure with an ``error`` message."""
+
+
+class ReportedInvalidPredictions(SubmissionReportedError):
+    """The submission said its own predictions do not fit the task (``error`` with
+    ``kind: invalid_predictions``), e.g. a table whose columns are not the task's classes."""
 
 
 class StreamSignal(AirlockError):

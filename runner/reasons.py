@@ -26,6 +26,8 @@ TEMPLATES: Final[dict[str, str]] = {
     "oom_unphased": "killed for using more than {memory} of memory",
     # how the process ended
     "reported_error": "the submission reported an error during {phase} (message withheld)",
+    "reported_invalid_predictions": "the submission reported that its predictions during "
+    "{phase} do not fit the task (message withheld)",
     "exit_nonzero": "exited with a non-zero exit code during {phase}",
     "exit_signal": "killed by a signal during {phase}",
     "exit_unknown": "exited with an unknown exit code during {phase}",

@@ -28,6 +28,7 @@ from runner.results.store import ResultStore, result_key
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 from runner.schedule import FoldSchedule, fold_slot
 from runner.sealing import minute
+from runner.verdict import Status
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,19 @@ class ResourceRequest:
     memory: str | None = None
     cpus: float | None = None
     gpus: int | None = None
+
+
+@dataclass(frozen=True)
+class TimeRequest:
+    """Shorter phase limits for a dry run (seconds); None means "what the bundle allows"."""
+
+    handshake: float | None = None
+    fit: float | None = None
+    predict: float | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(v is not None for v in (self.handshake, self.fit, self.predict))
 
 
 @dataclass(frozen=True)
@@ -55,12 +69,22 @@ class RunRequest:
     """stderr lines shown per failed fold (default: 0 in sealed mode, 20 in a dry run)."""
     schedule: FoldSchedule | None = None
     """Whether folds may overlap (default: one at a time per submission when sealed)."""
+    folds: tuple[str, ...] = ()
+    """Run only these folds (of every bundle that has them); no result.json is written."""
+    fail_fast: bool = False
+    """Start no further fold once one fails by the submission's fault."""
+    times: TimeRequest = field(default_factory=TimeRequest)
 
 
 @dataclass(frozen=True)
 class StoredResult:
+    """A submission's result on a bundle and where it is stored; ``location`` is None when
+    not every fold ran (``--fold``, ``--fail-fast``): ``note`` then says why, and nothing
+    was written as a result (the finished folds are stored and reused later)."""
+
     result: SubmissionResult
-    location: str
+    location: str | None
+    note: str = ""
 
 
 class RunListener:
@@ -76,7 +100,20 @@ class RunListener:
         """A fold has its verdict."""
 
 
-def applied_limits(bundle: Bundle, request: ResourceRequest) -> AppliedLimits:
+def _lowered(name: str, asked: float | None, allowed: float, bundle: Bundle) -> float:
+    if asked is None:
+        return allowed
+    if not 0 < asked <= allowed:
+        raise UsageError(
+            f"--{name}-seconds {asked:g} must be above 0 and at most bundle "
+            f"{bundle.spec.id!r}'s {allowed:g} s"
+        )
+    return asked
+
+
+def applied_limits(
+    bundle: Bundle, request: ResourceRequest, times: TimeRequest | None = None
+) -> AppliedLimits:
     """The bundle's limits, lowered where the request asks for less; more is refused."""
     allowed = bundle.spec.resources
     memory = allowed.memory_bytes
@@ -103,11 +140,14 @@ def applied_limits(bundle: Bundle, request: ResourceRequest) -> AppliedLimits:
         if not 0 <= request.gpus <= gpus:
             raise UsageError(f"--gpus {request.gpus} must be between 0 and the bundle's {gpus}")
         gpus = request.gpus
-    times = bundle.spec.time_limits
+    limits_of = bundle.spec.time_limits
+    times = times or TimeRequest()
     return AppliedLimits(
-        handshake_seconds=times.handshake_seconds,
-        fit_seconds=times.fit_seconds,
-        predict_seconds=times.predict_seconds,
+        handshake_seconds=_lowered(
+            "handshake", times.handshake, limits_of.handshake_seconds, bundle
+        ),
+        fit_seconds=_lowered("fit", times.fit, limits_of.fit_seconds, bundle),
+        predict_seconds=_lowered("predict", times.predict, limits_of.predict_seconds, bundle),
         memory_bytes=memory,
         cpus=cpus,
         gpus=gpus,
@@ -153,19 +193,36 @@ def load_for_run(paths: list[Path], sealed: Path | None) -> list[Bundle]:
             )
         seen[bundle.spec.id] = path
         sealed_dir = _sealed_dir_for(path, bundle.spec.id, sealed, len(paths) > 1)
-        try:
-            problems = manifest.verify_sealed(sealed_dir, bundle.manifest, bundle.spec.folds)
-        except (OSError, ValueError) as exc:
-            raise BundleError(f"{sealed_dir}: cannot check sealed labels: {exc}") from exc
-        missing = [f for f in bundle.spec.folds if not (sealed_dir / f / "y.csv").is_file()]
-        if missing:
-            raise BundleError(f"{sealed_dir}: sealed labels missing for folds {missing}")
-        if problems:
-            raise BundleError(str(problems[0]))
+        _check_sealed(bundle, sealed_dir, given=sealed is not None)
         for fold in bundle.folds:
             _check_readable_by_container(fold.train_dir)
         bundles.append(dataclasses.replace(bundle, sealed_dir=sealed_dir))
     return bundles
+
+
+def _check_sealed(bundle: Bundle, sealed_dir: Path, *, given: bool) -> None:
+    """The sealed labels are there and are this bundle's (one line saying what to do)."""
+    where = "" if given else " (the bundle's own sealed/)"
+    folds = bundle.spec.folds
+    missing = [f for f in folds if not (sealed_dir / f / "y.csv").is_file()]
+    if len(missing) == len(folds) or not (sealed_dir / manifest.SALT_NAME).is_file():
+        raise BundleError(
+            f"sealed labels of bundle {bundle.spec.id!r} not found in {sealed_dir}{where}: "
+            "pass --sealed DIR, the directory holding <fold>/y.csv and SALT"
+        )
+    if missing:
+        raise BundleError(f"{sealed_dir}: sealed labels missing for folds {missing}")
+    try:
+        problems = manifest.verify_sealed(sealed_dir, bundle.manifest, folds)
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{sealed_dir}: cannot check sealed labels: {exc}") from exc
+    if problems:
+        raise BundleError(
+            f"{sealed_dir}: the sealed labels of {len(problems)} of {len(folds)} folds do not "
+            f"match bundle {bundle.spec.id!r}'s manifest (labels of another bundle, or changed "
+            "since the manifest was written); pass this bundle's own sealed labels with "
+            "--sealed DIR"
+        )
 
 
 def _check_readable_by_container(train_dir: Path) -> None:
@@ -194,7 +251,7 @@ class Plan:
 
     @property
     def key(self) -> str:
-        return result_key(self.image.id, self.bundle.spec.id, self.bundle.hash)
+        return result_key(self.image.id, self.bundle.spec.id, self.bundle.hash, self.team)
 
     @property
     def fingerprint(self) -> str:
@@ -262,10 +319,23 @@ def assemble_result(
     started_at: datetime,
 ) -> StoredResult:
     """The submission's result on the bundle from all its folds; stored last."""
+    result = build_result(plan, reports, run_id=run_id, engine=engine, started_at=started_at)
+    return StoredResult(result, store.put_result(plan.key, result))
+
+
+def build_result(
+    plan: Plan,
+    reports: list[FoldReport],
+    *,
+    run_id: str,
+    engine: str,
+    started_at: datetime,
+) -> SubmissionResult:
+    """The submission's result on the bundle from the given folds (not stored)."""
     bundle, applied, image = plan.bundle, plan.applied, plan.image
     folds = [report.result for report in reports]
     spec = bundle.spec
-    result = SubmissionResult(
+    return SubmissionResult(
         provenance=Provenance(
             runner_version=__version__,
             protocol_version=limits.PROTOCOL_VERSION,
@@ -302,7 +372,6 @@ def assemble_result(
         aggregate=aggregate(folds, spec.metrics.primary),
         statistics=task_statistics(spec, folds, [report.scored for report in reports]),
     )
-    return StoredResult(result, store.put_result(plan.key, result))
 
 
 class SuiteRunner:
@@ -321,6 +390,55 @@ class SuiteRunner:
         self.cancel = threading.Event()
 
     def run(self, request: RunRequest) -> list[StoredResult]:
+        plans = self._plans(request)
+        self._store.check_layout()
+        self._provider.reap()
+        run_id = uuid.uuid4().hex[:12]
+        engine = self._provider.engine_description()
+        started_at = datetime.now(UTC)
+        selected = {p.bundle.spec.id: self._selected(p, request) for p in plans}
+        reports: dict[tuple[str, str], FoldReport] = {}
+        jobs = []
+        for plan in plans:
+            for fold in selected[plan.bundle.spec.id]:
+                # A local command's code changes between runs under the same id: never reuse.
+                reuse = plan.isolated and not request.force
+                found = stored_fold(self._store, plan, fold.id) if reuse else None
+                if found is not None:
+                    reports[(plan.bundle.spec.id, fold.id)] = found
+                else:
+                    jobs.append((plan, fold))
+        self._listener.run_started([(b, f.id) for b, folds in selected.items() for f in folds])
+        for (bundle_id, _), report in reports.items():
+            self._listener.fold_finished(bundle_id, report)
+        reports.update(self._run_folds(jobs, run_id, request.jobs, request.fail_fast))
+        stored = []
+        for plan in plans:
+            folds = [f.id for f in plan.bundle.folds]
+            ran = [
+                reports[(plan.bundle.spec.id, f)]
+                for f in folds
+                if (plan.bundle.spec.id, f) in reports
+            ]
+            if len(ran) == len(folds):
+                stored.append(
+                    assemble_result(
+                        self._store, plan, ran, run_id=run_id, engine=engine, started_at=started_at
+                    )
+                )
+                continue
+            why = "--fold" if request.folds else "--fail-fast stopped the run"
+            note = (
+                f"no result written for {plan.bundle.spec.id}: {len(ran)} of {len(folds)} folds "
+                f"ran ({why}); the finished folds are stored and reused by a full run"
+            )
+            partial = build_result(plan, ran, run_id=run_id, engine=engine, started_at=started_at)
+            stored.append(StoredResult(partial, None, note))
+        self._store.finish()
+        return stored
+
+    def _plans(self, request: RunRequest) -> list[Plan]:
+        """Everything decided before any fold starts; impossible runs are refused here."""
         if request.jobs < 1:
             raise UsageError("--jobs must be at least 1")
         isolated = self._provider.isolated
@@ -329,15 +447,25 @@ class SuiteRunner:
                 "sealed mode needs isolation: a local process (--command) can read the sealed "
                 "labels and the network; build an image and run it with --image"
             )
+        if request.sealed_mode and request.times.given:
+            raise UsageError(
+                "--handshake/--fit/--predict-seconds are for dry runs; sealed evaluations run "
+                "under the bundle's own time limits"
+            )
         image = self._provider.describe_image(request.image)
         bundles = load_for_run(request.bundles, request.sealed)
         policy = LogPolicy.of(request.sealed_mode, request.log_lines)
         self._schedule = request.schedule or FoldSchedule.default(request.sealed_mode)
+        team = request.team or team_of(request.image)
         plans = [
-            Plan(bundle, applied, image, policy, request.team or team_of(request.image), isolated)
+            Plan(bundle, applied_limits(bundle, request.resources, request.times), image, policy,
+                 team, isolated)
             for bundle in bundles
-            for applied in [applied_limits(bundle, request.resources)]
-        ]
+        ]  # fmt: skip
+        unknown = set(request.folds) - {f for b in bundles for f in b.spec.folds}
+        if unknown:
+            known = ", ".join(f for b in bundles for f in b.spec.folds)
+            raise UsageError(f"--fold {', '.join(sorted(unknown))}: no such fold (folds: {known})")
         for plan in plans:  # refuse impossible runs before anything starts
             applied = plan.applied
             self._provider.check(
@@ -345,52 +473,32 @@ class SuiteRunner:
                     image.id, plan.bundle.path, applied.memory_bytes, applied.cpus, applied.gpus
                 )
             )
-        self._provider.reap()
-        run_id = uuid.uuid4().hex[:12]
-        engine = self._provider.engine_description()
-        started_at = datetime.now(UTC)
-        reports: dict[tuple[str, str], FoldReport] = {}
-        jobs = []
-        for plan in plans:
-            for fold in plan.bundle.folds:
-                # A local command's code changes between runs under the same id: never reuse.
-                reuse = isolated and not request.force
-                found = stored_fold(self._store, plan, fold.id) if reuse else None
-                if found is not None:
-                    reports[(plan.bundle.spec.id, fold.id)] = found
-                else:
-                    jobs.append((plan, fold))
-        self._listener.run_started(
-            [(p.bundle.spec.id, f.id) for p in plans for f in p.bundle.folds]
-        )
-        for (bundle_id, _), report in reports.items():
-            self._listener.fold_finished(bundle_id, report)
-        reports.update(self._run_folds(jobs, run_id, request.jobs))
-        stored = []
-        for plan in plans:
-            folds = [reports[(plan.bundle.spec.id, fold.id)] for fold in plan.bundle.folds]
-            stored.append(
-                assemble_result(
-                    self._store, plan, folds, run_id=run_id, engine=engine, started_at=started_at
-                )
-            )
-        self._store.finish()
-        return stored
+        return plans
+
+    @staticmethod
+    def _selected(plan: Plan, request: RunRequest) -> list[FoldPaths]:
+        folds = plan.bundle.folds
+        return [f for f in folds if f.id in request.folds] if request.folds else folds
 
     def _run_folds(
-        self, jobs: list[tuple[Plan, FoldPaths]], run_id: str, workers: int
+        self, jobs: list[tuple[Plan, FoldPaths]], run_id: str, workers: int, fail_fast: bool
     ) -> dict[tuple[str, str], FoldReport]:
         reports: dict[tuple[str, str], FoldReport] = {}
         if not jobs:
             return reports
+        stop = threading.Event()  # --fail-fast: start nothing after a submission's fault
 
-        def one(plan: Plan, fold: FoldPaths) -> FoldReport:
+        def one(plan: Plan, fold: FoldPaths) -> FoldReport | None:
             bundle = plan.bundle
+            if stop.is_set():
+                return None
 
             def on_phase(phase: str) -> None:
                 self._listener.fold_phase(bundle.spec.id, fold.id, phase)
 
             with fold_slot(self._schedule, plan.image.id, self.cancel):
+                if stop.is_set():
+                    return None
                 report = evaluate_fold(
                     self._provider,
                     bundle,
@@ -405,6 +513,8 @@ class SuiteRunner:
             if self.cancel.is_set():
                 return report  # interrupted: nothing of this fold is kept
             report = persist_fold(self._store, plan, report, run_id)
+            if fail_fast and report.result.status not in (Status.OK, Status.INFRA_ERROR):
+                stop.set()
             self._listener.fold_finished(bundle.spec.id, report)
             return report
 
@@ -412,7 +522,8 @@ class SuiteRunner:
         futures = {pool.submit(one, *job): (job[0].bundle.spec.id, job[1].id) for job in jobs}
         try:
             for future in concurrent.futures.as_completed(futures):
-                reports[futures[future]] = future.result()
+                if (report := future.result()) is not None:
+                    reports[futures[future]] = report
         except BaseException:
             # Ctrl-C, SIGTERM or a bug: stop every fold; each one removes its own container.
             self.cancel.set()

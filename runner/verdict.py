@@ -18,6 +18,7 @@ from enum import StrEnum
 from runner.errors import (
     PhaseTimeout,
     ProtocolViolation,
+    ReportedInvalidPredictions,
     StreamClosed,
     SubmissionFault,
     SubmissionReportedError,
@@ -102,6 +103,8 @@ def decide(evidence: Evidence) -> Verdict:
         )
     if isinstance(fault, PhaseTimeout):
         return Verdict(Status.TIMEOUT, f"{fault}{_measured(evidence)}", phase, fault.public)
+    if isinstance(fault, ReportedInvalidPredictions):
+        return Verdict(Status.INVALID_PREDICTIONS, str(fault), phase, fault.public)
     if isinstance(fault, SubmissionReportedError):
         return Verdict(Status.CRASHED, str(fault), phase, fault.public)
     if isinstance(fault, StreamClosed):
@@ -125,7 +128,13 @@ def _stream_closed(fault: StreamClosed, evidence: Evidence) -> Verdict:
         return Verdict(Status.PROTOCOL_ERROR, text, phase, text)
     if code == 0:
         text = public("exit_zero_early", phase=phase)
-        return Verdict(Status.PROTOCOL_ERROR, text, phase, text)
+        hint = (
+            "; it never answered hello: does the program call serve() (Python SDK), or read "
+            "its messages from stdin?"
+            if phase == "handshake"
+            else ""
+        )
+        return Verdict(Status.PROTOCOL_ERROR, text + hint, phase, text)
     if code is not None and code > 128:
         return Verdict(
             Status.CRASHED,

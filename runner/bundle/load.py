@@ -86,6 +86,8 @@ class PredictInputs:
 
 def suite_bundles(suite: Path) -> list[Path]:
     """A bundle directory, or a directory of bundle directories (sorted)."""
+    if not suite.exists():
+        raise BundleError(f"{suite}: does not exist")
     if (suite / "bundle.yaml").is_file():
         return [suite]
     found = (
@@ -144,7 +146,13 @@ def load_bundle(bundle_dir: Path, sealed_dir: Path | None = None, *, verify: boo
             if len(problems) > 1
             else ""
         )
-        raise BundleError(f"{problems[0]}{extra}")
+        stale = any("manifest" in problem.message for problem in problems)
+        hint = (
+            f"; if you changed the bundle on purpose, run `airlock bundle manifest {bundle_dir}`"
+            if stale and manifest_path.is_file()
+            else ""
+        )
+        raise BundleError(f"{problems[0]}{extra}{hint}")
     return Bundle(
         path=bundle_dir,
         spec=spec,

@@ -1,20 +1,28 @@
 """``airlock bundle new``: any tabular task (CSV files and a small YAML) as a bundle.
 
-Two ways to say where the test rows are:
+Three ways to give the samples:
 
+* ``table:``, one CSV holding every column, with the roles of its columns named in the YAML
+  (``label`` or ``labels``, ``group``, ``features``, ``meta``), and a ``split:`` to cut.
+* ``data:`` tables (features, labels, optional meta) and a ``split:`` to cut.
 * ``train:`` and ``test:`` tables: the split is given; one fold, ``holdout``.
-* ``data:`` tables and a ``split:`` to cut: leave-one-group-out (a meta column), k-fold or
-  repeated holdout (stratified for single-label tasks, seeded), or predefined folds from a
-  CSV (``id,<fold>...`` with cells ``train``, ``test`` or empty).
+
+A split to cut is leave-one-group-out (a meta column), k-fold or repeated holdout
+(stratified for single-label tasks, seeded), or predefined folds from a CSV (``id,<fold>...``
+with cells ``train``, ``test`` or empty).
 
 Reading and checking the sources is pure logic and reports every problem as one line with
-its file, line and column; nothing is written until the sources are clean.
+its file, line and column (an unknown YAML key with the nearest valid one); nothing is
+written until the sources are clean.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
+import types
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +42,7 @@ from runner.bundle.spec import (
     TaskType,
     TimeLimits,
 )
-from runner.bundle.tables import Table, numeric_matrix, read_table
+from runner.bundle.tables import MISSING_TOKENS, Table, numeric_matrix, read_table
 from runner.bundle.write import Dataset, FoldSplit
 
 HOLDOUT_FOLD = "holdout"
@@ -70,8 +78,6 @@ class CutSplit(_Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> CutSplit:
-        if self.kind is SplitKind.LEAVE_ONE_GROUP_OUT and not self.group:
-            raise ValueError("split kind leave-one-group-out needs 'group' (a meta column)")
         if self.kind is SplitKind.PREDEFINED and not self.file:
             raise ValueError("split kind predefined needs 'file' (id,<fold>... train/test)")
         return self
@@ -100,13 +106,53 @@ class NewBundleConfig(_Strict):
     split: CutSplit | None = None
     train: SourceTables | None = None
     test: SourceTables | None = None
+    table: str | None = Field(
+        default=None,
+        description="One CSV holding every column: the sample id first, then features, "
+        "label(s), group and meta columns, their roles named by the keys below.",
+    )
+    label: str | None = Field(default=None, description="table: the label column.")
+    group: str | None = Field(
+        default=None,
+        description="table: the group column (given as meta; leave-one-group-out's default).",
+    )
+    features: list[str] | None = Field(
+        default=None, description="table: the feature columns (default: every other numeric one)."
+    )
+    meta: list[str] | None = Field(
+        default=None, description="table: text columns given to the submission as metadata."
+    )
 
     @model_validator(mode="after")
     def _one_source_shape(self) -> NewBundleConfig:
-        cut = self.data is not None and self.split is not None
+        sources = [self.data is not None, self.table is not None, self.train is not None]
         given = self.train is not None and self.test is not None
-        if cut == given or (self.data is None) != (self.split is None):
-            raise ValueError("give either 'data' and 'split', or 'train' and 'test'")
+        if sum(sources) != 1 or (self.data is None and self.table is None) != (self.split is None):
+            raise ValueError(
+                "give either 'data' and 'split', or 'train' and 'test', or 'table' and 'split'"
+            )
+        if self.train is not None and not given:
+            raise ValueError("'train' needs 'test' (or give 'data' or 'table' and a 'split')")
+        if self.table is None:
+            named = [k for k in ("label", "group", "features", "meta") if getattr(self, k)]
+            if named:
+                raise ValueError(
+                    f"{', '.join(map(repr, named))} name columns of 'table'; with several "
+                    "files use label_column in data/train/test and split.group"
+                )
+        else:
+            multilabel = self.task_type is TaskType.MULTILABEL
+            if multilabel and (self.label or not self.labels):
+                raise ValueError("a multilabel table names its label columns in 'labels: [...]'")
+            if not multilabel and not self.label:
+                raise ValueError(f"a {self.task_type} table names its label column in 'label'")
+        split = self.split
+        logo = split is not None and split.kind is SplitKind.LEAVE_ONE_GROUP_OUT
+        if logo and not ((split.group if split else None) or self.group):
+            raise ValueError(
+                "split kind leave-one-group-out needs 'split.group' (a meta column)"
+                + (" or 'group'" if self.table else "")
+            )
         return self
 
 
@@ -120,17 +166,93 @@ class SourceProblems(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    """What will be written: the bundle's spec, its samples and its folds."""
+    """What will be written: the bundle's spec, its samples and its folds, and warnings
+    (one line each) about what was left out of the sources."""
 
     spec: BundleSpec
     data: Dataset
     folds: list[FoldSplit]
+    warnings: tuple[str, ...] = ()
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (``SourceTables | None`` -> SourceTables)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            if (found := _model_in(arg)) is not None:
+                return found
+    return None
+
+
+def _keys_at(loc: Sequence[str | int]) -> list[str]:
+    """The valid keys of the mapping at ``loc`` in the YAML (empty when unknown)."""
+    model: type[BaseModel] = NewBundleConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        sub = _model_in(field.annotation) if field is not None else None
+        if sub is None:
+            return []
+        model = sub
+    return list(model.model_fields)
+
+
+def nearest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice a typo most likely meant: difflib's ratio, averaged with the ratio of the
+    sorted letters so that swapped letters ('lable') count as close ('label', not 'table')."""
+
+    def score(choice: str) -> float:
+        ratio = difflib.SequenceMatcher(None, word, choice).ratio()
+        swapped = difflib.SequenceMatcher(None, sorted(word), sorted(choice)).ratio()
+        return (ratio + swapped) / 2
+
+    best = max(choices, key=score, default=None)
+    return best if best is not None and score(best) >= 0.6 else None
+
+
+def _unknown_key(loc: Sequence[str | int]) -> str:
+    *parent, key = loc
+    dotted = ".".join(str(part) for part in loc)
+    prefix = "".join(f"{part}." for part in parent if isinstance(part, str))
+    valid = _keys_at(parent)
+    guess = nearest(str(key), valid)
+    if guess is not None:
+        return f"unknown key {dotted!r} (did you mean {prefix + guess!r}?)"
+    return f"unknown key {dotted!r}; valid keys here: {', '.join(valid)}"
+
+
+def _key_lines(path: Path, text: str) -> dict[tuple[str | int, ...], int]:
+    """The 1-based line of every mapping key and list item in the YAML, by location."""
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def walk(node: yaml.Node, loc: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                where = (*loc, str(key.value))
+                lines[where] = key.start_mark.line + 1
+                walk(value, where)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*loc, index)] = item.start_mark.line + 1
+                walk(item, (*loc, index))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
 
 
 def read_config(path: Path) -> NewBundleConfig:
     """Parse the YAML; raise SourceProblems with one line per field error."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except OSError as exc:
         raise SourceProblems([Problem(path, f"cannot be read: {exc.strerror}")]) from None
     except yaml.YAMLError as exc:
@@ -144,10 +266,17 @@ def read_config(path: Path) -> NewBundleConfig:
     try:
         return NewBundleConfig.model_validate(raw)
     except ValidationError as exc:
+        lines = _key_lines(path, text)
         problems = []
         for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            problems.append(Problem(path, f"{where}: {error['msg']}"))
+            loc = tuple(error["loc"])
+            line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = _unknown_key(loc)
+            elif loc:
+                message = f"{'.'.join(str(part) for part in loc)}: {message}"
+            problems.append(Problem(path, message, line))
         raise SourceProblems(problems) from None
 
 
@@ -215,7 +344,10 @@ def _read_sources(
 
 
 def _labels(
-    config: NewBundleConfig, tables: SourceTables, samples: _Samples, problems: list[Problem]
+    config: NewBundleConfig,
+    label_column: str | None,
+    samples: _Samples,
+    problems: list[Problem],
 ) -> tuple[np.ndarray, list[str]]:
     """The label array (class names, or a 0/1 matrix) and the label column names."""
     table = samples.label_table
@@ -247,7 +379,7 @@ def _labels(
                 else:
                     matrix[row_number, j] = int(cell)
         return matrix, names
-    column = tables.label_column
+    column = label_column
     if column is None:
         if len(table.columns) != 1:
             problems.append(
@@ -304,7 +436,7 @@ def _cut(
     n = len(samples.ids)
     single = config.task_type is not TaskType.MULTILABEL
     if split.kind is SplitKind.LEAVE_ONE_GROUP_OUT:
-        group = split.group or ""
+        group = split.group or config.group or ""
         if group not in samples.meta_columns:
             problems.append(
                 Problem(base, f"split.group {group!r} is not a meta column {samples.meta_columns}")
@@ -411,7 +543,7 @@ def _check_folds(
 
 def _source_hashes(config_path: Path, config: NewBundleConfig) -> dict[str, str]:
     """sha256 of the YAML and every CSV the bundle was built from (provenance)."""
-    names = [config_path.name]
+    names = [config_path.name, *([config.table] if config.table else [])]
     for tables in (config.data, config.train, config.test):
         if tables is not None:
             names += [n for n in (tables.features, tables.labels, tables.meta) if n]
@@ -433,6 +565,7 @@ class _Cut:
     label_names: list[str]
     folds: list[FoldSplit]
     split: Split
+    warnings: tuple[str, ...] = ()
 
 
 def _from_data(config: NewBundleConfig, base: Path, problems: list[Problem]) -> _Cut:
@@ -441,7 +574,7 @@ def _from_data(config: NewBundleConfig, base: Path, problems: list[Problem]) -> 
     samples = _read_sources(base, config.data, problems)
     if samples is None:
         raise SourceProblems(problems)
-    labels, label_names = _labels(config, config.data, samples, problems)
+    labels, label_names = _labels(config, config.data.label_column, samples, problems)
     if problems:
         raise SourceProblems(problems)
     folds = _cut(config, config.split, samples, labels, base=base, problems=problems)
@@ -449,6 +582,138 @@ def _from_data(config: NewBundleConfig, base: Path, problems: list[Problem]) -> 
         kind=config.split.kind, group=config.split.group, description=config.split.description
     )
     return _Cut(samples, labels, label_names, folds, split)
+
+
+def _numeric_columns(table: Table, candidates: list[int]) -> set[int]:
+    """Positions (in ``table.columns``) of the candidates whose every cell is a number or
+    missing."""
+    if not table.rows:
+        return set(candidates)
+    cells = np.array(table.rows, dtype=str)
+    missing = list(MISSING_TOKENS)
+    numeric = set()
+    for j in candidates:
+        column = np.where(np.isin(cells[:, j], missing), "nan", cells[:, j])
+        try:
+            column.astype(np.float64)
+        except ValueError:
+            continue
+        numeric.add(j)
+    return numeric
+
+
+def _columns_of(table: Table, names: Sequence[str]) -> Table:
+    """The id column and ``names`` of ``table``, with the same lines."""
+    position = {name: j for j, name in enumerate(table.columns)}
+    picks = [position[name] for name in names]
+    rows = [[row[j] for j in picks] for row in table.rows]
+    return Table(table.path, [table.id_column, *names], table.ids, rows, table.lines)
+
+
+def _roles(
+    config: NewBundleConfig, table: Table, where: Path, problems: list[Problem]
+) -> dict[str, str]:
+    """Each column the YAML names, with its role (label, meta or features)."""
+    split_group = config.split.group if config.split else None
+    named = [
+        ("label", "labels" if config.labels and not config.label else "label",
+         [config.label] if config.label else list(config.labels or [])),
+        ("meta", "group", [config.group] if config.group else []),
+        ("meta", "split.group", [split_group] if split_group else []),
+        ("meta", "meta", list(config.meta or [])),
+        ("features", "features", list(config.features or [])),
+    ]  # fmt: skip
+    roles: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for role, key, names in named:
+        for name in names:
+            if name not in table.columns:
+                guess = nearest(name, table.columns)
+                hint = f"did you mean {guess!r}?" if guess else f"columns: {table.columns[:8]}"
+                what = "is the sample id column" if name == table.id_column else "is missing"
+                problems.append(
+                    Problem(
+                        table.path, f"column {name!r} ({key} in {where.name}) {what} ({hint})", 1
+                    )
+                )
+            elif roles.setdefault(name, role) != role:
+                problems.append(
+                    Problem(
+                        where,
+                        f"column {name!r} is named by both {keys[name]} and {key}; "
+                        "give each column one role",
+                    )
+                )
+            keys.setdefault(name, key)
+    return roles
+
+
+def _from_table(config: NewBundleConfig, base: Path, where: Path, problems: list[Problem]) -> _Cut:
+    """One CSV with every column; the YAML names the columns' roles."""
+    assert config.table is not None
+    assert config.split is not None
+    table, found = read_table(base / config.table)
+    problems.extend(found)
+    if table is None or found:
+        raise SourceProblems(problems)
+    roles = _roles(config, table, where, problems)
+    if problems:
+        raise SourceProblems(problems)
+    warnings: list[str] = []
+    if config.features is not None:
+        feature_names = list(config.features)
+    else:
+        free = [j for j, name in enumerate(table.columns) if name not in roles]
+        numeric = _numeric_columns(table, free)
+        feature_names = [table.columns[j] for j in free if j in numeric]
+        text = [table.columns[j] for j in free if j not in numeric]
+        if text:
+            warnings.append(
+                str(
+                    Problem(
+                        table.path,
+                        f"{len(text)} column(s) hold text and have no role, so they are left "
+                        f"out: {text[:8]}; name them in meta: to give them to the submission, "
+                        "or in features: to have each cell checked as a number",
+                        1,
+                    )
+                )
+            )
+    if not feature_names:
+        problems.append(
+            Problem(
+                table.path,
+                "no feature columns: every column has another role or holds text; "
+                f"name them in {where.name} with features: [...]",
+                1,
+            )
+        )
+        raise SourceProblems(problems)
+    features = _columns_of(table, feature_names)
+    X, cell_problems = numeric_matrix(features)
+    problems.extend(cell_problems)
+    labels_table = _columns_of(table, [c for c in table.columns if roles.get(c) == "label"])
+    meta_columns = [c for c in table.columns if roles.get(c) == "meta"]
+    meta = _columns_of(table, meta_columns)
+    samples = _Samples(
+        ids=table.ids,
+        feature_names=feature_names,
+        X=X,
+        label_table=labels_table,
+        label_rows=labels_table.rows,
+        meta_columns=meta_columns,
+        meta=meta.rows,
+    )
+    labels, label_names = _labels(config, config.label, samples, problems)
+    if problems:
+        raise SourceProblems(problems)
+    folds = _cut(config, config.split, samples, labels, base=base, problems=problems)
+    split = Split(
+        kind=config.split.kind,
+        group=config.split.group or config.group,
+        description=config.split.description,
+    )
+    return _Cut(samples, labels, label_names, folds, split, tuple(warnings))
 
 
 def _from_given(config: NewBundleConfig, base: Path, problems: list[Problem]) -> _Cut:
@@ -471,8 +736,8 @@ def _from_given(config: NewBundleConfig, base: Path, problems: list[Problem]) ->
             problems.append(
                 Problem(base / name, f"{len(unused)} ids have no features: {unused[:5]}")
             )
-    train_labels, label_names = _labels(config, config.train, train, problems)
-    test_labels, test_label_names = _labels(config, config.test, test, problems)
+    train_labels, label_names = _labels(config, config.train.label_column, train, problems)
+    test_labels, test_label_names = _labels(config, config.test.label_column, test, problems)
     differ = "differ from the training file's"
     if config.task_type is TaskType.MULTILABEL and test_label_names != label_names:
         problems.append(Problem(base / config.test.labels, f"label columns {differ}", 1))
@@ -515,8 +780,13 @@ def plan_bundle(config_path: Path) -> Plan:
     config = read_config(config_path)
     problems: list[Problem] = []
     single = config.task_type is not TaskType.MULTILABEL
-    source = _from_data if config.data is not None else _from_given
-    cut = source(config, config_path.parent, problems)
+    base = config_path.parent
+    if config.table is not None:
+        cut = _from_table(config, base, config_path, problems)
+    elif config.data is not None:
+        cut = _from_data(config, base, problems)
+    else:
+        cut = _from_given(config, base, problems)
     classes = _classes(config, cut.labels, problems, config_path)
     _check_folds(cut.folds, cut.labels, single=single, where=config_path, problems=problems)
     if problems:
@@ -555,4 +825,4 @@ def plan_bundle(config_path: Path) -> Plan:
         meta_columns=samples.meta_columns,
         meta=samples.meta,
     )
-    return Plan(spec, data, cut.folds)
+    return Plan(spec, data, cut.folds, cut.warnings)

@@ -5,6 +5,8 @@ Heavy modules (docker, numpy, pandas) are imported inside commands so ``--help``
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from runner.cli import bundle as bundle_commands
@@ -22,6 +24,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from runner import __version__
+
+        typer.echo(f"airlock {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print `airlock <version>` and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Options before the command (the summary is the app's help above)."""
+
+
 app.add_typer(bundle_commands.app, name="bundle")
 app.add_typer(results_commands.app, name="results")
 app.add_typer(score_commands.app, name="score")

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from runner.cli.errors import EXIT_FAILED, EXIT_USAGE, fail, output_console, user_errors
+from runner.cli.results import (
+    QUIET_HELP,
+    BundleListItemJSON,
+    BundleListJSON,
+    ProblemJSON,
+    ValidatedBundleJSON,
+    ValidateJSON,
+    json_help,
+    note,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from runner.bundle.problems import Problem
 
 app = typer.Typer(help="Create, validate and list task bundles.", no_args_is_help=True)
 
@@ -51,8 +65,16 @@ def new(
     force: Annotated[
         bool, typer.Option("--force", help="Replace OUT (and the sealed directory) if present.")
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only `OUT  HASH` (and warnings and errors), no fold table."
+        ),
+    ] = False,
 ) -> None:
     """Turn CSV tables and a split (a small YAML) into a validated bundle.
+
+    The sources: one table with every column (table:), or feature, label and meta files.
 
     The test labels are written apart, to the sealed directory.
     """
@@ -69,20 +91,25 @@ def new(
     try:
         plan = plan_bundle(config)
     except SourceProblems as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise fail(
-            f"{config}: {len(exc.problems)} problem(s); nothing written", EXIT_USAGE
-        ) from None
+        raise _source_problems(config, exc.problems) from None
+    for warning in plan.warnings:
+        typer.echo(f"airlock: warning: {warning}", err=True)
     with user_errors():
         bundle_hash = write_bundle(
             out, plan.spec, plan.data, plan.folds, float_format="{!r}", sealed_out=sealed_dir
         )
     problems = validate_bundle(out, sealed_dir)
     for problem in problems:
-        typer.echo(str(problem), err=True)
+        fail(str(problem), EXIT_FAILED)  # one line each; the summary below exits
     if problems:
-        raise fail(f"{out}: written but invalid ({len(problems)} problem(s))", EXIT_FAILED)
+        raise fail(
+            f"{out}: written but invalid ({len(problems)} problem(s) above); please report "
+            "this with your YAML, and do not give the bundle to participants",
+            EXIT_FAILED,
+        )
+    if quiet:
+        typer.echo(f"{out}  {bundle_hash}")
+        return
     table = Table("fold", "train", "test", title=f"{plan.spec.id} ({plan.spec.split.kind})")
     for fold in plan.folds:
         table.add_row(fold.id, str(len(fold.train)), str(len(fold.test)))
@@ -90,6 +117,19 @@ def new(
     typer.echo(f"bundle: {out}  {bundle_hash}")
     typer.echo(f"sealed labels: {sealed_dir}  (keep them away from participants)")
     typer.echo(f"run: airlock run --image IMAGE --bundle {out} --sealed {sealed_dir}")
+
+
+def _source_problems(config: Path, problems: list[Problem]) -> typer.Exit:
+    """One error line per problem in the sources; the last line says what to do."""
+    if len(problems) == 1:
+        return fail(f"{problems[0]}; nothing written, fix it and run again", EXIT_USAGE)
+    for problem in problems:
+        fail(str(problem), EXIT_USAGE)  # printed now; the summary below is the exit
+    return fail(
+        f"{config}: {len(problems)} problems in the sources (above); nothing written, "
+        "fix them and run again",
+        EXIT_USAGE,
+    )
 
 
 @app.command("validate")
@@ -110,12 +150,20 @@ def validate(
             "every public file, and a sealed commitment in the manifest for every fold.",
         ),
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=json_help(ValidateJSON))] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only the problems (and warnings and errors): no ok lines."
+        ),
+    ] = False,
 ) -> None:
     """Check bundles: one line per problem (file, line, column, what was expected).
 
     Exit code 1 when any problem is found.
     """
     from runner.bundle import manifest
+    from runner.bundle.problems import display_path
     from runner.bundle.validate import validate_bundle
 
     if public and sealed is not None:
@@ -123,22 +171,37 @@ def validate(
             "--public checks a bundle without its sealed labels; drop --sealed (or --public)",
             EXIT_USAGE,
         )
-    failed = 0
+    checked: list[ValidatedBundleJSON] = []
     for path in paths:
         problems = validate_bundle(path, sealed, public=public)
-        for problem in problems:
-            typer.echo(str(problem))
-        if problems:
-            failed += 1
-            typer.echo(f"{path}: {len(problems)} problem(s)", err=True)
-        else:
-            typer.echo(f"{path}: ok", err=True)
+        checked.append(
+            ValidatedBundleJSON(
+                path=str(path),
+                ok=not problems,
+                problems=[
+                    ProblemJSON(
+                        file=display_path(p.path), line=p.line, column=p.column, message=p.message
+                    )
+                    for p in problems
+                ],
+            )
+        )
+        if not as_json:
+            for problem in problems:
+                typer.echo(str(problem))
+        if not quiet:
+            typer.echo(
+                f"{path}: {len(problems)} problem(s)" if problems else f"{path}: ok", err=True
+            )
         if public and (path / manifest.SEALED_DIR_NAME).exists():
             typer.echo(
-                f"{path}: note: {path / manifest.SEALED_DIR_NAME} exists and was not checked; "
-                "remove it before giving the bundle to participants",
+                f"airlock: warning: {path / manifest.SEALED_DIR_NAME} exists and was not "
+                "checked; remove it before giving the bundle to participants",
                 err=True,
             )
+    failed = sum(1 for item in checked if not item["ok"])
+    if as_json:
+        print_json(ValidateJSON(ok=not failed, bundles=checked))
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -171,33 +234,69 @@ def write_manifest_command(
 @app.command("list")
 def list_bundles(
     root: Annotated[Path, typer.Argument(help="Directory holding bundles.")] = Path("task_bundles"),
+    as_json: Annotated[bool, typer.Option("--json", help=json_help(BundleListJSON))] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
 ) -> None:
     """List the bundles below a directory with their task, folds and hash."""
+    from rich.markup import escape
     from rich.table import Table
 
     from runner.bundle import manifest
     from runner.bundle.load import read_spec
 
-    table = Table("bundle", "task", "folds", "primary metric", "hash", "title")
-    found = 0
+    listed: list[BundleListItemJSON] = []
     for spec_path in sorted(root.glob("*/bundle.yaml")):
         spec, problems = read_spec(spec_path.parent)
-        if spec is None:
-            table.add_row(spec_path.parent.name, "[red]invalid[/red]", "", "", "", str(problems[0]))
-            continue
         manifest_path = spec_path.parent / manifest.MANIFEST_NAME
-        digest = manifest.bundle_hash(manifest_path)[7:19] if manifest_path.is_file() else "-"
-        table.add_row(
-            spec.id,
-            str(spec.task_type),
-            str(len(spec.folds)),
-            spec.metrics.primary,
-            digest,
-            spec.title,
+        try:
+            digest = manifest.bundle_hash(manifest_path) if manifest_path.is_file() else None
+        except OSError:
+            digest = None
+        listed.append(
+            BundleListItemJSON(
+                path=str(spec_path.parent),
+                id=spec.id if spec else None,
+                valid=spec is not None,
+                task_type=str(spec.task_type) if spec else None,
+                folds=len(spec.folds) if spec else None,
+                primary_metric=spec.metrics.primary if spec else None,
+                hash=digest if spec else None,
+                title=spec.title if spec else None,
+                problem=None if spec else str(problems[0]),
+            )
         )
-        found += 1
-    if not found and not table.rows:
-        raise fail(f"no bundles (*/bundle.yaml) below {root}", EXIT_USAGE)
+    if not listed:
+        raise fail(
+            f"no bundles (*/bundle.yaml) below {root}; give the directory that holds them, "
+            "or make one with `airlock bundle new` or `airlock bundle synth`",
+            EXIT_USAGE,
+        )
+    invalid = [item["path"] for item in listed if not item["valid"]]
+    if invalid:
+        note(
+            f"{len(invalid)} invalid bundle(s); `airlock bundle validate {invalid[0]}` "
+            "lists every problem",
+            quiet,
+        )
+    if as_json:
+        print_json(BundleListJSON(root=str(root), bundles=listed))
+        return
+    table = Table("bundle", "task", "folds", "primary metric", "hash", "title")
+    for item in listed:
+        if not item["valid"]:
+            name = Path(item["path"]).name
+            table.add_row(
+                escape(name), "[red]invalid[/red]", "", "", "", escape(item["problem"] or "")
+            )
+            continue
+        table.add_row(
+            escape(item["id"] or ""),
+            item["task_type"],
+            str(item["folds"]),
+            item["primary_metric"],
+            item["hash"][7:19] if item["hash"] else "-",
+            escape(item["title"] or ""),
+        )
     output_console().print(table)
 
 
@@ -215,6 +314,10 @@ SEALED_OUT_HELP = (
     "Write the test labels (and SALT) to DIR/<bundle id>/ instead of each bundle's sealed/ "
     "(then run with --sealed DIR). Never give this directory to participants."
 )
+IMPORT_QUIET_HELP = (
+    "Print only each bundle's `PATH  HASH` line, warnings and errors: no notes on salts or "
+    "where the sealed labels went."
+)
 _SHORT_KEY_BYTES = 16
 
 
@@ -222,7 +325,9 @@ def _inside(path: Path, directory: Path) -> bool:
     return path.resolve().is_relative_to(directory.resolve())
 
 
-def _sealing(out: Path, salt_key: Path | None, sealed_out: Path | None) -> bytes | None:
+def _sealing(
+    out: Path, salt_key: Path | None, sealed_out: Path | None, quiet: bool
+) -> bytes | None:
     """Check --salt-key and --sealed-out before anything is written; return the key."""
     if sealed_out is not None and _inside(sealed_out, out):
         raise fail(
@@ -231,10 +336,10 @@ def _sealing(out: Path, salt_key: Path | None, sealed_out: Path | None) -> bytes
             EXIT_USAGE,
         )
     if salt_key is None:
-        typer.echo(
-            "airlock: note: no --salt-key, so every bundle gets a random commitment salt and its "
-            "bundle hash will differ on every import; give --salt-key FILE for the same hash",
-            err=True,
+        note(
+            "no --salt-key, so every bundle gets a random commitment salt and its bundle hash "
+            "will differ on every import; give --salt-key FILE for the same hash",
+            quiet,
         )
         return None
     for directory, option in ((out, "--out"), (sealed_out, "--sealed-out")):
@@ -275,8 +380,8 @@ def _sealing(out: Path, salt_key: Path | None, sealed_out: Path | None) -> bytes
     return key
 
 
-def _sealed_summary(sealed_out: Path | None, out: Path) -> None:
-    if sealed_out is not None:
+def _sealed_summary(sealed_out: Path | None, out: Path, quiet: bool) -> None:
+    if sealed_out is not None and not quiet:
         typer.echo(
             f"sealed labels: {sealed_out}/<bundle id>  (keep them away from participants; "
             f"run with --bundle {out} --sealed {sealed_out})",
@@ -311,6 +416,7 @@ def import_spaceomicsbench(
     ] = False,
     salt_key: Annotated[Path | None, typer.Option(help=SALT_KEY_HELP)] = None,
     sealed_out: Annotated[Path | None, typer.Option(help=SEALED_OUT_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=IMPORT_QUIET_HELP)] = False,
 ) -> None:
     """One bundle per task: the corrected contract, or upstream's with --as-published.
 
@@ -325,7 +431,7 @@ def import_spaceomicsbench(
         )
     variant = features.AS_PUBLISHED if as_published else features.CORRECTED
     task_ids = _task_list(tasks, truth.TASK_IDS)
-    key = _sealing(out, salt_key, sealed_out)
+    key = _sealing(out, salt_key, sealed_out, quiet)
     failed = False
     for task_id in task_ids:
         try:
@@ -333,14 +439,15 @@ def import_spaceomicsbench(
                 source, out, task_id, variant, salt_key=key, sealed_out=sealed_out
             )
         except (truth.SourceInvalid, ValueError, KeyError, OSError) as exc:
-            typer.echo(f"{task_id}: cannot import: {exc}", err=True)
+            # reported now, the other tasks go on; the exit code says some failed
+            fail(f"{task_id}: cannot import: {exc}; check --source {source}", EXIT_FAILED)
             failed = True
             continue
         if result.skipped:
-            typer.echo(f"{task_id}: {result.skipped}; skipped", err=True)
+            typer.echo(f"airlock: warning: {task_id}: {result.skipped}; skipped", err=True)
         else:
             typer.echo(f"{result.path}  {result.bundle_hash}")
-    _sealed_summary(sealed_out, out)
+    _sealed_summary(sealed_out, out, quiet)
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -360,6 +467,7 @@ def import_genelab(
     ] = None,
     salt_key: Annotated[Path | None, typer.Option(help=SALT_KEY_HELP)] = None,
     sealed_out: Annotated[Path | None, typer.Option(help=SEALED_OUT_HELP)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=IMPORT_QUIET_HELP)] = False,
 ) -> None:
     """Category A leave-one-mission-out bundles and Category B cross-mission pair bundles."""
     from runner.suites import genelab_bundles as gl
@@ -371,32 +479,36 @@ def import_genelab(
             EXIT_USAGE,
         )
     if level not in ("pathway", "gene"):
-        raise fail(f"--level {level!r}: use pathway or gene", EXIT_USAGE)
+        raise fail(f"--level {level!r} is not a level; use pathway or gene", EXIT_USAGE)
     if db not in gl.DATABASES:
-        raise fail(f"--db {db!r}: use one of {', '.join(gl.DATABASES)}", EXIT_USAGE)
+        raise fail(
+            f"--db {db!r} is not a gene-set database; use one of {', '.join(gl.DATABASES)}",
+            EXIT_USAGE,
+        )
     task_ids = _task_list(tasks, known)
-    key = _sealing(out, salt_key, sealed_out)
+    key = _sealing(out, salt_key, sealed_out, quiet)
     failed = False
     for task_id in task_ids:
         try:
             if level == "gene":
                 problem = gl.gene_level_problem(source, task_id)
-                typer.echo(
-                    f"{task_id}: {problem or 'gene-level import is not implemented'}; skipped",
-                    err=True,
-                )
+                fail(
+                    f"{task_id}: {problem or 'gene-level import is not implemented'}; skipped; "
+                    "import --level pathway instead",
+                    EXIT_FAILED,
+                )  # reported now, the other tasks go on
                 failed = True
                 continue
             built = (gl.import_category_a if task_id.startswith("A") else gl.import_category_b)(
                 source, out, task_id, db, salt_key=key, sealed_out=sealed_out
             )
         except gl.GenelabSourceError as exc:
-            typer.echo(f"{task_id}: {exc}", err=True)
+            fail(f"{task_id}: {exc}; check --source {source}", EXIT_FAILED)  # the others go on
             failed = True
             continue
-        for note in built.skipped:
-            typer.echo(f"{task_id}: {note}", err=True)
+        for skipped in built.skipped:
+            typer.echo(f"airlock: warning: {task_id}: {skipped}", err=True)
         typer.echo(f"{built.path}  {built.bundle_hash}")
-    _sealed_summary(sealed_out, out)
+    _sealed_summary(sealed_out, out, quiet)
     if failed:
         raise typer.Exit(EXIT_FAILED)

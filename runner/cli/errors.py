@@ -33,10 +33,11 @@ EXIT_INFRA = 3
 EXIT_INTERRUPTED = 130
 
 
-def output_console(*, stderr: bool = False) -> Console:
-    """A rich console; wide when writing to a file or CI log, so tables stay readable."""
+def output_console(*, stderr: bool = False, quiet: bool = False) -> Console:
+    """A rich console; wide when writing to a file or CI log, so tables stay readable;
+    silent with ``quiet`` (errors are printed by :func:`fail`, not through it)."""
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else 160)
+    return Console(stderr=stderr, width=None if stream.isatty() else 160, quiet=quiet)
 
 
 def fail(message: str, code: int) -> typer.Exit:

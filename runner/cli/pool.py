@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runner.cli.errors import EXIT_USAGE, fail, output_console, user_errors
+from runner.cli.errors import EXIT_INFRA, EXIT_USAGE, fail, output_console, user_errors
+
+if TYPE_CHECKING:
+    from runner.distributed.status import PoolStatus
 
 
 def enqueue(
@@ -36,8 +40,11 @@ def enqueue(
         bool, typer.Option(help="Results without submission-written text (default for the pool).")
     ] = True,
 ) -> None:
-    """Publish one job per (submission, bundle, fold) to the broker (AIRLOCK_BROKER_URL)."""
-    from runner.distributed.enqueue import build_jobs, resolve_image
+    """Publish one job per (submission, bundle, fold) to the broker (AIRLOCK_BROKER_URL).
+
+    Every bundle and its sealed labels are checked first, as a worker checks them: nothing is
+    published when one would be refused."""
+    from runner.distributed.enqueue import build_jobs, check_suite, local_image_id, resolve_image
     from runner.distributed.enqueue import enqueue as publish
     from runner.distributed.jobs import QUEUES
     from runner.distributed.tasks import make_app
@@ -46,10 +53,13 @@ def enqueue(
     if queue not in QUEUES:
         raise fail(f"--queue {queue!r}: use cpu or gpu", EXIT_USAGE)
     with user_errors():
-        digest, default_team = resolve_image(DockerProvider(), image)
+        checked = check_suite(suite, sealed, queue)
+        provider = DockerProvider()
+        digest, default_team = resolve_image(provider, image)
         jobs = build_jobs(
-            image_digest=digest, suite=suite, results_uri=results, team=team or default_team,
-            queue=queue, sealed=sealed, sealed_mode=sealed_mode,
+            image_digest=digest, checked=checked, results_uri=results,
+            team=team or default_team, queue=queue, sealed_mode=sealed_mode,
+            image_id=local_image_id(provider, digest),
         )  # fmt: skip
         publish(make_app(), jobs)
     typer.echo(
@@ -98,15 +108,12 @@ def worker(
                 EXIT_USAGE,
             )
         reaped = provider.reap()
-    if leaderboard is not None:
-        os.environ["AIRLOCK_LEADERBOARD_DIR"] = str(leaderboard)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("airlock.worker").info(
         "reaped %d leftover container(s); consuming %s", reaped, wanted
     )
-    tasks._State.provider = provider
-    tasks._State.schedule = schedule
-    app = tasks.make_app()
+    context = tasks.WorkerContext(schedule=schedule, leaderboard=leaderboard, provider=provider)
+    app = tasks.make_app(context=context)
     hostname = name or f"airlock@{socket.gethostname()}-{os.getpid()}"
     app.worker_main(
         [
@@ -119,23 +126,38 @@ def worker(
 
 def status(
     results: Annotated[
-        str | None, typer.Option(help="The shared result store, for finished/failed counts.")
+        str | None,
+        typer.Option(help="The shared result store: fold counts by status, infra_error reasons."),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (queues, workers, folds).")
+    ] = False,
 ) -> None:
-    """Queue depth, running jobs per worker, and fold counts by status."""
-    from rich.table import Table
-
-    from runner.distributed.status import pool_status
+    """Queue depth, running jobs per worker, fold counts by status and every infra_error fold
+    with its reason (jobs a worker could not run are stored as such, never dropped)."""
+    from runner.distributed.status import broker_status, store_status
     from runner.distributed.tasks import make_app
     from runner.results.store import store_at
 
     with user_errors():
         try:
-            state = pool_status(make_app(), store_at(results) if results else None)
+            state = broker_status(make_app())
         except OSError as exc:
             raise fail(
-                f"cannot reach the broker ({exc}); is AIRLOCK_BROKER_URL right?", 3
+                f"cannot reach the broker ({exc}); is AIRLOCK_BROKER_URL right?", EXIT_INFRA
             ) from None
+        if results:
+            state.store = store_status(store_at(results))
+    if as_json:
+        typer.echo(json.dumps(state.as_json(), indent=2))
+        return
+    _print_status(state)
+
+
+def _print_status(state: PoolStatus) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     console = output_console()
     queues = Table("queue", "waiting jobs", "consumers", title="Queues")
     for queue, depth in state.queues.items():
@@ -143,13 +165,30 @@ def status(
     console.print(queues)
     running = Table("worker", "running", title="Workers")
     for worker_name, jobs in state.running.items():
-        running.add_row(worker_name, "\n".join(jobs) or "idle")
+        described = [f"{j['bundle_id']}/{j['fold_id']} ({j['image']})" for j in jobs]
+        running.add_row(escape(worker_name), escape("\n".join(described)) or "idle")
     console.print(running)
-    if results:
-        counts = Table("status", "folds", title=f"Stored folds ({results})")
-        for name_, count in sorted(state.statuses.items()):
-            counts.add_row(name_, str(count))
-        console.print(counts)
+    store = state.store
+    if store is None:
+        return
+    counts = Table("status", "folds", title=f"Stored folds ({escape(store.where)})")
+    for name_, count in sorted(store.statuses.items()):
+        counts.add_row(name_, str(count))
+    console.print(counts)
+    if store.infra_errors:
+        failed = Table("result key", "fold", "reason", title="infra_error folds (not run)")
+        for fold in store.infra_errors:
+            failed.add_row(escape(fold.key), escape(fold.fold_id), escape(fold.reason))
+        console.print(failed)
+        console.print(
+            "Fix the cause, then enqueue the submission again: stored folds are kept, "
+            "infra_error folds run again."
+        )
+    if store.unreadable:
+        console.print(
+            f"{len(store.unreadable)} record(s) are not fold records of this Airlock version, "
+            f"e.g. under {escape(store.unreadable[0])}"
+        )
 
 
 def register(app: typer.Typer) -> None:

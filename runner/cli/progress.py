@@ -82,7 +82,7 @@ class ProgressListener(RunListener):
         # Reasons may quote the submission (escaped, capped): plain Text, never markup.
         line = Text(f"{fold.status:>19}", style=_STYLE.get(fold.status, "red"))
         line.append(f"  {bundle_id}/{fold.fold_id}  ({fold.resources.wall_seconds:.1f} s){reason}")
-        self._console.print(line, highlight=False)
+        self._console.print(line, highlight=False, soft_wrap=True)
         self._print_tail(f"{bundle_id}/{fold.fold_id}", fold.log_tail)
 
     def _print_tail(self, name: str, lines: list[str]) -> None:
@@ -97,7 +97,9 @@ class ProgressListener(RunListener):
             return
         self._console.print(f"{'':21}last stderr lines:", highlight=False, markup=False)
         for line in lines:
-            self._console.print(Text(f"{'':21}| {line}", style="dim"), highlight=False)
+            self._console.print(
+                Text(f"{'':21}| {line}", style="dim"), highlight=False, soft_wrap=True
+            )
 
 
 def fix_lines(stored: list[StoredResult]) -> list[str]:

@@ -110,6 +110,37 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="Run every fold again instead of reusing stored ones.")
     ] = False,
+    fold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fold",
+            help="Run only this fold (repeatable; of every bundle that has it). The folds are "
+            "stored and reused later; no result.json is written.",
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(
+            "--fail-fast",
+            help="Start no further fold once one fails by the submission's fault (no "
+            "result.json is written for a bundle with folds left).",
+        ),
+    ] = False,
+    handshake_seconds: Annotated[
+        float | None, typer.Option(help="Dry runs: a shorter handshake limit than the bundle's.")
+    ] = None,
+    fit_seconds: Annotated[
+        float | None, typer.Option(help="Dry runs: a shorter fit limit than the bundle's.")
+    ] = None,
+    predict_seconds: Annotated[
+        float | None, typer.Option(help="Dry runs: a shorter predict limit than the bundle's.")
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress and no table: only result lines and errors."
+        ),
+    ] = False,
 ) -> None:
     """Run a submission image (or a local command) on every fold and store the results.
 
@@ -118,14 +149,14 @@ def run(
 
     from runner.cli.progress import ProgressListener, fix_lines, summary_table
     from runner.results.store import open_store
-    from runner.run import ResourceRequest, RunRequest, SuiteRunner
+    from runner.run import ResourceRequest, RunListener, RunRequest, SuiteRunner, TimeRequest
     from runner.sandbox.base import SandboxProvider
     from runner.sandbox.docker.sandbox import DockerProvider
     from runner.sandbox.process import ProcessProvider
     from runner.schedule import FoldSchedule
     from runner.verdict import Status
 
-    console = output_console(stderr=True)
+    console = output_console(stderr=True, quiet=quiet)
     if (image is None) == (command is None):
         raise fail("give exactly one of --image IMAGE or --command COMMAND", EXIT_USAGE)
     with user_errors():
@@ -136,6 +167,8 @@ def run(
                 "[bold yellow]NOT SEALED[/]: --command runs the submission as a local process "
                 "with no isolation (network, files, memory); results are marked isolation: none"
             )
+            if note := _version_warning(command, workdir):
+                typer.echo(note, err=True)  # even with --quiet: it may explain a score
         else:
             provider = DockerProvider()
         if sealed_mode and jobs > 1 and fold_schedule is None:
@@ -156,22 +189,49 @@ def run(
             log_lines=log_lines,
             force=force,
             team=team or ("local" if command is not None else ""),
+            folds=tuple(fold or ()),
+            fail_fast=fail_fast,
+            times=TimeRequest(handshake_seconds, fit_seconds, predict_seconds),
         )
-        with ProgressListener(console) as listener:
-            stored = SuiteRunner(provider, open_store(results, local_copy), listener).run(request)
-    output_console().print(summary_table(stored))
-    for line in fix_lines(stored):
-        typer.echo(f"fix {line}")
-    reused = sum(1 for item in stored for fold in item.result.folds if fold.reused_from)
-    if reused:
-        typer.echo(f"reused {reused} finished fold(s) of earlier runs (--force runs them again)")
+        store = open_store(results, local_copy)
+        if quiet:
+            stored = SuiteRunner(provider, store, RunListener()).run(request)
+        else:
+            with ProgressListener(console) as listener:
+                stored = SuiteRunner(provider, store, listener).run(request)
+    if not quiet:
+        output_console().print(summary_table(stored))
+        for line in fix_lines(stored):
+            typer.echo(f"fix {line}")
+        reused = sum(1 for item in stored for f in item.result.folds if f.reused_from)
+        if reused:
+            typer.echo(
+                f"reused {reused} finished fold(s) of earlier runs (--force runs them again)"
+            )
     for item in stored:
-        typer.echo(f"result: {item.location}")
+        typer.echo(f"result: {item.location}" if item.location else item.note)
     statuses = {fold.status for item in stored for fold in item.result.folds}
     if Status.INFRA_ERROR in statuses:
         raise typer.Exit(EXIT_INFRA)
     if statuses - {Status.OK}:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _version_warning(command: str, workdir: Path) -> str | None:
+    """One line when the local interpreter's libraries differ from the image's base."""
+    from runner import versions
+    from runner.errors import InfraError
+
+    base = versions.base_image(workdir)
+    try:
+        from runner.sandbox.docker.client import DockerEngine
+
+        label = DockerEngine(timeout=10).image(base).labels.get(versions.VERSIONS_LABEL, "")
+    except InfraError:
+        return None  # no engine or no such image here: nothing to compare with
+    image = versions.parse_versions(label)
+    local = versions.local_versions(command, sorted(image), workdir)
+    return versions.warning(base, versions.differences(local or {}, image))
 
 
 def schema(

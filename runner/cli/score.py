@@ -127,7 +127,10 @@ def spaceomicsbench(
 
     Ground truth is rebuilt from the source as the task contract says (the corrected F3
     order, with a warning). Every problem is reported, one line each, with exit code 1.
+    The output has the harness's layout (results, per_split, aggregate) plus an airlock
+    section.
     """
+    from runner.suites.spaceomicsbench import output as layout
     from runner.suites.spaceomicsbench import predictions as reader
     from runner.suites.spaceomicsbench import truth as tasks
 
@@ -157,7 +160,7 @@ def spaceomicsbench(
         raise fail(
             f"--task {task!r}: not a task id ({', '.join(tasks.TASK_IDS)}) or 'all'", EXIT_USAGE
         )
-    results: dict[str, Any] = {}
+    scored: dict[str, reader.ScoredTask] = {}
     skipped: dict[str, str] = {}
     checked = []
     for task_id in wanted:
@@ -180,16 +183,17 @@ def spaceomicsbench(
         typer.echo(f"{predictions}: {len(problems)} problem(s); not scored", err=True)
         raise typer.Exit(EXIT_FAILED)
     for truth, found in checked:
-        results[truth.task_id] = reader.score_task(truth, found)
-        primary = results[truth.task_id]["aggregate"].get("primary")
+        scored[truth.task_id] = task_scores = reader.score_task(truth, found)
+        primary = task_scores.primary
         shown = "undefined" if primary is None else f"{primary['mean']:.4f} ± {primary['std']:.4f}"
         typer.echo(f"  {truth.task_id:<3} {truth.primary_metric:<9} {shown}", err=True)
-        for warning in results[truth.task_id].get("warnings", []):
+        for warning in truth.warnings:
             typer.echo(f"      warning: {warning}", err=True)
-    summary = reader.summarize(results)
+    summary = reader.summarize(scored)
     if summary["composite"] is not None:
         typer.echo(
             f"  composite {summary['composite']:.4f} over {summary['n_categories']} categories",
             err=True,
         )
-    _write_json({"tasks": results, "skipped": skipped, "summary": summary}, output)
+    requested = list(layout.HARNESS_TASK_ORDER) if task == "all" else [task]
+    _write_json(layout.document(requested, scored, skipped, summary, source), output)

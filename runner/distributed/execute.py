@@ -3,22 +3,34 @@
 Order matters for exactly-once: a stored fold record makes the job a no-op; the record is
 written before the broker is acknowledged (the task acknowledges late); the submission's
 result is assembled, idempotently, by whichever worker stores the last fold.
+
+A job that cannot run at all (its bundle or sealed labels are missing or do not match, its
+image cannot be pulled, its message is not a job...) is not dropped: :func:`store_unrunnable`
+stores an ``infra_error`` fold record with the reason at the key the fold's result would have
+had, so ``airlock status`` shows it, and a later delivery that runs replaces it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from runner import resume
 from runner.distributed.bundles import DEFAULT_CACHE, fetch_bundle, fetch_sealed
 from runner.distributed.jobs import Job
-from runner.errors import BundleError
+from runner.errors import BundleError, InfraError
 from runner.evaluate import LogPolicy, evaluate_fold
-from runner.results.store import ResultStore, store_at
+from runner.results.model import FoldResources, FoldResult
+from runner.results.store import RESULT_NAME, ResultStore, result_key, store_at
 from runner.run import (
     Plan,
     ResourceRequest,
@@ -27,12 +39,19 @@ from runner.run import (
     load_for_run,
     persist_fold,
     stored_fold,
+    team_of,
 )
 from runner.sandbox.docker.sandbox import DockerProvider
 from runner.schedule import FoldSchedule, fold_slot
 from runner.verdict import Status
 
 log = logging.getLogger("airlock.worker")
+
+UNRUNNABLE = "unrunnable"
+"""The fingerprint of a record stored for a job that could not run (never reused)."""
+MAX_REASON = 500
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")  # bundle and fold ids (bundle.yaml)
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,127 @@ class Outcome:
     fold_status: str
     completed: str | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """What a failure record needs from a job: where it goes and whose fold it is. Built from
+    a valid :class:`Job`, or from whatever a message that is not one still says."""
+
+    results_uri: str
+    image: str
+    team: str
+    bundle_id: str
+    bundle_hash: str
+    fold_id: str
+    suite_id: str = "unknown"
+    image_id: str | None = None
+    enqueued_at: float | None = None
+
+    @classmethod
+    def of(cls, job: Job) -> JobRef:
+        return cls(
+            results_uri=job.results_uri, image=job.image, team=job.team,
+            bundle_id=job.bundle_id, bundle_hash=job.bundle_hash, fold_id=job.fold_id,
+            suite_id=job.suite_id, image_id=job.image_id, enqueued_at=job.enqueued_at,
+        )  # fmt: skip
+
+    @classmethod
+    def from_payload(cls, payload: object) -> JobRef | None:
+        """The fields a malformed message still carries, or None when it does not say where
+        its result goes or whose fold it is (then nothing can be stored)."""
+        if not isinstance(payload, Mapping):
+            return None
+        text = {k: v for k, v in payload.items() if isinstance(k, str) and isinstance(v, str)}
+        needed = ("results_uri", "image", "bundle_id", "bundle_hash", "fold_id")
+        if any(not text.get(name) for name in needed):
+            return None
+        when = payload.get("enqueued_at")
+        return cls(
+            results_uri=text["results_uri"], image=text["image"],
+            team=text.get("team") or team_of(text["image"]), bundle_id=text["bundle_id"],
+            bundle_hash=text["bundle_hash"], fold_id=text["fold_id"],
+            suite_id=text.get("suite_id") or "unknown", image_id=text.get("image_id"),
+            enqueued_at=float(when) if isinstance(when, int | float) else None,
+        )  # fmt: skip
+
+    def describe(self) -> str:
+        return f"{self.bundle_id}/{self.fold_id} of {self.image}"
+
+
+def one_line(reason: str) -> str:
+    text = " ".join(reason.split())
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def key_image_id(ref: JobRef, provider: DockerProvider | None) -> str:
+    """The image id that keys the job's result, as the runner finds it (the image on this
+    engine); else the one the enqueuing machine saw; else, when no engine has the image, the
+    registry digest of the job's reference (the image id cannot be known without it)."""
+    if provider is not None:
+        try:
+            if provider.engine.has_image(ref.image):
+                return provider.describe_image(ref.image).id
+        except InfraError:
+            pass
+    if ref.image_id and _DIGEST.fullmatch(ref.image_id):
+        return ref.image_id
+    _, _, digest = ref.image.rpartition("@")
+    if _DIGEST.fullmatch(digest):
+        return digest
+    return "sha256:" + hashlib.sha256(ref.image.encode()).hexdigest()
+
+
+def job_key(ref: JobRef, image_id: str) -> str:
+    """The store key of the job's (submission, bundle), the one ``Plan.key`` gives it."""
+    return result_key(image_id, ref.bundle_id, ref.bundle_hash, ref.team)
+
+
+def unrunnable_record(ref: JobRef, reason: str) -> resume.FoldRecord:
+    now = datetime.now(UTC)
+    queued = datetime.fromtimestamp(ref.enqueued_at, UTC) if ref.enqueued_at else None
+    result = FoldResult(
+        fold_id=ref.fold_id,
+        status=Status.INFRA_ERROR,
+        reason=one_line(reason),
+        n_test=0,
+        resources=FoldResources(phases={}, wall_seconds=0.0),
+        started_at=now,
+        finished_at=now,
+        queued_at=queued,
+    )
+    return resume.FoldRecord(fingerprint=UNRUNNABLE, run_id=ref.suite_id, result=result)
+
+
+def store_unrunnable(
+    ref: JobRef,
+    reason: str,
+    image_id: str,
+    store: ResultStore | None = None,
+) -> str | None:
+    """Store an ``infra_error`` record for a job that could not run, at the fold's own key;
+    returns where, or None when an earlier delivery already stored the fold's real outcome
+    (which is kept). Raises StoreError when the store cannot be written, BundleError when the
+    job's bundle id, fold id or bundle hash could not be part of a key."""
+    for name in (ref.bundle_id, ref.fold_id):
+        if not _ID.fullmatch(name):
+            raise BundleError(f"the job names {name[:80]!r}, which is not a bundle or fold id")
+    if not _DIGEST.fullmatch(ref.bundle_hash):
+        raise BundleError(f"the job's bundle hash {ref.bundle_hash[:80]!r} is not sha256:<hex>")
+    store = store or store_at(ref.results_uri)
+    key = job_key(ref, image_id)
+    name = resume.record_name(ref.fold_id)
+    existing = store.get_artifact(key, name)
+    if existing is not None:
+        try:
+            earlier = resume.FoldRecord.model_validate_json(existing)
+        except ValidationError:
+            earlier = None
+        if earlier is not None and earlier.result.status is not Status.INFRA_ERROR:
+            return None
+    where = store.put_artifact(key, name, unrunnable_record(ref, reason).model_dump_json().encode())
+    store.finish()
+    return where
 
 
 def plan_for(job: Job, provider: DockerProvider, cache: Path = DEFAULT_CACHE) -> Plan:
@@ -77,7 +217,11 @@ def execute(
     existing = stored_fold(store, plan, job.fold_id)
     if existing is not None:
         log.info("%s/%s of %s already stored: nothing to do", job.bundle_id, job.fold_id, job.image)
-        return Outcome("already-stored", existing.result.status)
+        # The worker that stored it may have died before assembling the result.
+        completed = None
+        if store.get_artifact(plan.key, RESULT_NAME) is None:
+            completed = complete_if_done(store, plan, job, provider)
+        return Outcome("already-stored", existing.result.status, completed=completed)
     fold = plan.bundle.fold(job.fold_id)
     cancel = cancel or threading.Event()
     with fold_slot(schedule or FoldSchedule.ONE_PER_SUBMISSION, plan.image.id, cancel):

@@ -17,6 +17,11 @@ class Job(BaseModel):
 
     suite_id: str = Field(description="The enqueue call this job belongs to (the run id).")
     image: str = Field(description="The submission image by digest: registry/repository@sha256:...")
+    image_id: str | None = Field(
+        default=None,
+        description="The image's content id when the enqueuing machine had the image: keys "
+        "the job's failure record when no worker can pull the image.",
+    )
     team: str
     bundle_uri: str = Field(
         description="Where the bundle is: a shared path or s3://bucket/prefix/<bundle>."

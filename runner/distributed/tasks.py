@@ -2,6 +2,11 @@
 task. Messages are acknowledged late, after the fold record is stored; a worker that dies
 mid-fold leaves its message unacknowledged, so the broker gives it to another worker.
 
+No job is dropped: a job the worker cannot run (bundle or sealed labels missing or not
+matching, image not pullable, a message that is not a job, an infrastructure failure that
+outlived its retries) is stored as an ``infra_error`` fold record with its reason
+(:func:`handle`), and the worker logs one line for it.
+
 The broker URL comes from ``AIRLOCK_BROKER_URL`` (default ``amqp://guest:guest@127.0.0.1:5672//``).
 RabbitMQ closes a channel whose delivery stays unacknowledged past ``consumer_timeout``
 (30 minutes by default) and redelivers the message: set it above the longest fold
@@ -13,13 +18,31 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
+from celery.exceptions import Reject
 from kombu.entity import Queue
+from pydantic import ValidationError
 
+from runner.distributed.bundles import DEFAULT_CACHE
 from runner.distributed.jobs import CPU, GPU, TASK_NAME, Job
-from runner.errors import InfraError
+from runner.errors import (
+    AirlockError,
+    BundleError,
+    Cancelled,
+    ImageUnavailable,
+    InfraError,
+    StoreError,
+    UsageError,
+)
+from runner.schedule import FoldSchedule
+
+if TYPE_CHECKING:
+    from runner.distributed.execute import JobRef
+    from runner.sandbox.docker.sandbox import DockerProvider
 
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 INFRA_RETRIES = 3
@@ -28,7 +51,35 @@ INFRA_RETRIES = 3
 log = logging.getLogger("airlock.worker")
 
 
-def make_app(broker: str | None = None) -> Celery:
+@dataclass
+class WorkerContext:
+    """How one worker process runs jobs, set by ``airlock worker`` (never read from the
+    environment): the Docker provider (made on first use), the fold schedule, where bundles
+    from s3:// are cached, the leaderboard to rewrite, and a cancel flag."""
+
+    schedule: FoldSchedule = FoldSchedule.ONE_PER_SUBMISSION
+    leaderboard: Path | None = None
+    cache: Path = DEFAULT_CACHE
+    provider: DockerProvider | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def docker(self) -> DockerProvider:
+        if self.provider is None:
+            from runner.sandbox.docker.sandbox import DockerProvider
+
+            self.provider = DockerProvider()
+        return self.provider
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    """The job hit an infrastructure failure that may pass: run it again after a backoff."""
+
+    reason: str
+
+
+def make_app(broker: str | None = None, context: WorkerContext | None = None) -> Celery:
+    """The Celery app; a worker passes its context, enqueue and status need none."""
     app = Celery("airlock", broker=broker or os.environ.get("AIRLOCK_BROKER_URL", DEFAULT_BROKER))
     app.conf.update(
         task_queues=(Queue(CPU, durable=True), Queue(GPU, durable=True)),  # type: ignore[no-untyped-call]
@@ -48,62 +99,106 @@ def make_app(broker: str | None = None) -> Celery:
         worker_send_task_events=True,
         task_send_sent_event=False,
     )
-    register(app)
+    register(app, context or WorkerContext())
     return app
 
 
-class _State:
-    """Per worker process: the Docker provider, the fold schedule and a cancel flag."""
-
-    provider: Any = None
-    schedule: Any = None
-    cancel = threading.Event()
-
-
-def register(app: Celery) -> None:
+def register(app: Celery, context: WorkerContext) -> None:
     @app.task(name=TASK_NAME, bind=True, max_retries=INFRA_RETRIES)  # type: ignore[untyped-decorator]
-    def run_fold(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
-        from runner.distributed.execute import execute
-        from runner.sandbox.docker.sandbox import DockerProvider
-
-        job = Job.model_validate(payload)
-        if _State.provider is None:
-            _State.provider = DockerProvider()
+    def run_fold(self: Task, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        payload = args[0] if len(args) == 1 and not kwargs else {"args": args, "kwargs": kwargs}
         retries = self.request.retries or 0
         try:
-            outcome = execute(
-                job,
-                _State.provider,
-                cancel=_State.cancel,
-                final_attempt=retries >= INFRA_RETRIES,
-                schedule=_State.schedule,
-            )
-        except InfraError as exc:
-            if retries >= INFRA_RETRIES:
-                log.error(
-                    "%s/%s: infrastructure failure, giving up: %s", job.bundle_id, job.fold_id, exc
-                )
-                raise
-            raise self.retry(exc=exc, countdown=2**retries) from exc
-        if outcome.kind == "infra_error":
-            raise self.retry(exc=InfraError(outcome.reason), countdown=2**retries)
-        board = os.environ.get("AIRLOCK_LEADERBOARD_DIR")
-        if board and outcome.completed:
-            _refresh_leaderboard(job.results_uri, board)
-        return {
-            "kind": outcome.kind,
-            "status": str(outcome.fold_status),
-            "completed": outcome.completed,
-        }
+            handled = handle(payload, context, final_attempt=retries >= INFRA_RETRIES)
+        except Cancelled:
+            raise Reject("the worker is stopping", requeue=True) from None
+        if isinstance(handled, RetryLater):
+            raise self.retry(exc=InfraError(handled.reason), countdown=2**retries)
+        return handled
 
 
-def _refresh_leaderboard(results_uri: str, directory: str) -> None:
-    """Rewrite the leaderboard from every complete result."""
-    from pathlib import Path
+def handle(
+    payload: object, context: WorkerContext, *, final_attempt: bool
+) -> dict[str, Any] | RetryLater:
+    """Run one message: a fold stored, a retry asked for, or the job stored as infra_error
+    with its reason. Only Cancelled (the worker is stopping) escapes."""
+    from runner.distributed.execute import JobRef, execute
 
+    try:
+        job = Job.model_validate(payload)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the message"
+        reason = f"not a valid job message ({where}: {problem['msg']})"
+        return _unrunnable(JobRef.from_payload(payload), reason, context, final_attempt)
+    ref = JobRef.of(job)
+    try:
+        outcome = execute(
+            job, context.docker(), cancel=context.cancel, final_attempt=final_attempt,
+            cache=context.cache, schedule=context.schedule,
+        )  # fmt: skip
+    except Cancelled:
+        raise
+    except (BundleError, UsageError, ImageUnavailable) as exc:
+        return _unrunnable(ref, str(exc), context, final_attempt)
+    except InfraError as exc:
+        if not final_attempt:
+            log.warning("%s: infrastructure failure, will retry: %s", ref.describe(), exc)
+            return RetryLater(str(exc))
+        return _unrunnable(ref, f"{exc} (after {INFRA_RETRIES} retries)", context, final_attempt)
+    except AirlockError as exc:
+        return _unrunnable(ref, str(exc), context, final_attempt)
+    except Exception as exc:  # a defect of the worker: keep the traceback, and the job
+        log.exception("%s: unexpected error", ref.describe())
+        reason = f"worker error: {type(exc).__name__}: {exc}"
+        return _unrunnable(ref, reason, context, final_attempt)
+    if outcome.kind == "infra_error":
+        log.warning("%s: infrastructure failure, will retry: %s", ref.describe(), outcome.reason)
+        return RetryLater(outcome.reason)
+    if context.leaderboard is not None and outcome.completed:
+        _refresh_leaderboard(job.results_uri, context.leaderboard)
+    status = str(outcome.fold_status)
+    return {"kind": outcome.kind, "status": status, "completed": outcome.completed}
+
+
+def _unrunnable(
+    ref: JobRef | None, reason: str, context: WorkerContext, final_attempt: bool
+) -> dict[str, Any] | RetryLater:
+    """Store the job as an infra_error fold with ``reason``; one log line either way."""
+    from runner.distributed.execute import key_image_id, one_line, store_unrunnable
+
+    reason = one_line(reason)
+    if ref is None:
+        log.error("a message that is not a job was dropped (nothing says its store): %s", reason)
+        return {"kind": "dropped", "status": "infra_error", "reason": reason}
+    try:
+        where = store_unrunnable(ref, reason, key_image_id(ref, context.provider))
+    except StoreError as exc:
+        if not final_attempt:
+            log.warning("%s: cannot store its failure, will retry: %s", ref.describe(), exc)
+            return RetryLater(str(exc))
+        log.error("%s not run and its failure not stored (%s): %s", ref.describe(), exc, reason)
+        return {"kind": "dropped", "status": "infra_error", "reason": reason}
+    except AirlockError as exc:
+        log.error("%s not run and not storable (%s): %s", ref.describe(), exc, reason)
+        return {"kind": "dropped", "status": "infra_error", "reason": reason}
+    if where is None:
+        log.info("%s not run (%s); its fold was stored earlier: kept", ref.describe(), reason)
+        return {"kind": "already-stored", "status": "infra_error", "reason": reason}
+    log.error("%s not run, stored as infra_error: %s", ref.describe(), reason)
+    return {"kind": "unrunnable", "status": "infra_error", "reason": reason, "stored": where}
+
+
+def _refresh_leaderboard(results_uri: str, directory: Path) -> None:
+    """Rewrite the leaderboard from every complete result (a failure is one log line: the
+    next completed submission rewrites it again)."""
     from runner.leaderboard import render
     from runner.leaderboard.ranking import build_boards
     from runner.results.store import store_at
 
-    render.write_all(build_boards(store_at(results_uri).results()), Path(directory))
+    try:
+        render.write_all(build_boards(store_at(results_uri).results()), directory)
+    except (AirlockError, OSError) as exc:
+        log.error("leaderboard not refreshed in %s: %s", directory, exc)
+        return
     log.info("leaderboard refreshed in %s", directory)

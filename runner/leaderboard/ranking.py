@@ -5,9 +5,11 @@ published random references, category means, composite without E2/E3), GeneLab (
 mean AUROC with its CI, p and GO/NO-GO; no GO/NO-GO for cross-mission pairs; ranked by the
 mean of task AUROCs), and the other bundles (mean primary metric; ranked by its mean).
 
-A submission ranks in three tiers: every task scored, then some task failed or undefined,
-then nothing scored. Within a tier the composite decides. So a failed or undefined entry
-ranks below every real score, never above.
+A board knows its task set: the bundles declared for it (the suite or phase, see
+:func:`declared_tasks`) and every bundle any submission on it ran. A submission ranks in
+three tiers: every task scored, then some task failed, undefined or missing (a task it did
+not run counts as failed), then nothing scored. Within a tier the composite decides. So a
+failed, undefined or partial submission ranks below every complete one, never above.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from runner.bundle.spec import BundleSpec
 from runner.results.model import SubmissionResult
 from runner.scoring import spaceomics
 from runner.scoring.metrics import METRICS
@@ -31,6 +34,20 @@ SUITE_TITLES = {
     "genelab": "GeneLab benchmark",
     "other": "Other bundles",
 }
+COMPOSITE_LABELS = {
+    "spaceomicsbench": "composite (normalized)",
+    "genelab": "composite (mean AUROC)",
+    "other": "composite (mean of primary metrics)",
+}
+TIER_RULE = (
+    "Every task of the board counts: a submission with a task missing, failed or undefined "
+    "ranks below every complete one (its composite, over the tasks it has, is marked "
+    "incomplete), and one with nothing scored ranks last"
+)
+RESOURCE_RULE = (
+    "fit s and predict s are the sums over tasks of the folds' fit and predict wall times; "
+    "peak MiB is the largest fold's peak memory"
+)
 RULES = {
     "spaceomicsbench": "composite = mean over categories of the mean normalized score "
     "max(0, (s - r) / (1 - r)) of their tasks (E2, E3 excluded)",
@@ -46,7 +63,7 @@ class Entry:
     bundle_id: str
     task: str
     metric: str
-    status: Literal["scored", "failed", "undefined"]
+    status: Literal["scored", "failed", "undefined", "missing"]
     score: float | None
     mean: float | None
     sd: float | None
@@ -70,6 +87,8 @@ class Row:
     composite: float | None = None
     categories: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
+    submissions: int = 1
+    """How many submissions (images) the team has on this board; the row shows one."""
 
     @property
     def tier(self) -> int:
@@ -97,8 +116,46 @@ class Board:
     title: str
     rule: str
     tasks: list[tuple[str, str, str]]
-    """(bundle id, task label, metric shown)."""
+    """(bundle id, task label, metric shown): every task of the board, declared or seen."""
     rows: list[Row]
+    composite_label: str = "composite"
+
+    @property
+    def caption(self) -> str:
+        """What the page says under the board's title: how it ranks, what the numbers are."""
+        return f"Ranking: {self.rule}. {TIER_RULE}. {RESOURCE_RULE}."
+
+
+@dataclass(frozen=True)
+class DeclaredTask:
+    """A task a board must show, whether or not anyone ran it."""
+
+    suite: Suite
+    variant: str
+    bundle_id: str
+    task: str
+    metric: str
+
+
+def declared_tasks(specs: list[BundleSpec]) -> list[DeclaredTask]:
+    """The tasks of a suite (or a competition phase), from its bundles' specs."""
+    declared = []
+    for spec in specs:
+        benchmark = spec.benchmark
+        suite: Suite = "other"
+        task, variant = spec.id, ""
+        if benchmark is not None and benchmark.suite in ("spaceomicsbench", "genelab"):
+            suite = benchmark.suite
+            task, variant = benchmark.task_id, benchmark.variant or ""
+        declared.append(DeclaredTask(suite, variant, spec.id, task, spec.metrics.primary))
+    return declared
+
+
+def _missing(bundle_id: str, task: str, metric: str) -> Entry:
+    return Entry(
+        bundle_id=bundle_id, task=task, metric=metric, status="missing", score=None,
+        mean=None, sd=None, low=None, high=None, reason="not submitted",
+    )  # fmt: skip
 
 
 def suite_of(result: SubmissionResult) -> Suite:
@@ -205,20 +262,33 @@ def _composite(row: Row, suite: Suite) -> None:
 
 
 def build_boards(
-    results: list[SubmissionResult], per_team: Literal["best", "latest"] = "best"
+    results: list[SubmissionResult],
+    per_team: Literal["best", "latest"] = "best",
+    declared: list[DeclaredTask] | None = None,
 ) -> list[Board]:
-    """One board per benchmark; one row per team (its best or its latest submission)."""
-    by_board: dict[tuple[Suite, str], dict[str, Row]] = {}
+    """One board per benchmark; one row per team (its best or its latest submission).
+
+    A submission is a (team, image) pair: the same image under two teams is two rows.
+    """
+    by_board: dict[tuple[Suite, str], dict[tuple[str, str], Row]] = {}
     tasks: dict[tuple[Suite, str], dict[str, tuple[str, str, str]]] = {}
+    for item in declared or []:
+        by_board.setdefault((item.suite, item.variant), {})
+        tasks.setdefault((item.suite, item.variant), {})[item.bundle_id] = (
+            item.bundle_id,
+            item.task,
+            item.metric,
+        )
     for result in sorted(results, key=lambda r: r.provenance.finished_at):
         suite = suite_of(result)
         board_key = (suite, benchmark_of(result)[1] if suite != "other" else "")
         provenance = result.provenance
+        team = provenance.team or provenance.image_ref
         submissions = by_board.setdefault(board_key, {})
-        row = submissions.get(provenance.image_id)
+        row = submissions.get((team, provenance.image_id))
         if row is None:
-            row = submissions[provenance.image_id] = Row(
-                team=provenance.team or provenance.image_ref,
+            row = submissions[(team, provenance.image_id)] = Row(
+                team=team,
                 image_ref=provenance.image_ref,
                 image_id=provenance.image_id,
                 finished_at=provenance.finished_at,
@@ -234,39 +304,46 @@ def build_boards(
         row.provenance[f"bundle {entry.task}"] = (
             f"{provenance.bundle_hash[:19]}, run {provenance.run_id}"
         )
-        tasks.setdefault(board_key, {})[provenance.bundle_id] = (
-            provenance.bundle_id,
-            entry.task,
-            entry.metric,
+        tasks.setdefault(board_key, {}).setdefault(
+            provenance.bundle_id, (provenance.bundle_id, entry.task, entry.metric)
         )
     boards = []
     order = list(SUITE_TITLES)
     for (suite, variant), submissions in sorted(
         by_board.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
     ):
+        board_tasks = sorted(tasks[(suite, variant)].values(), key=lambda t: t[1])
         rows = list(submissions.values())
         for row in rows:
+            for bundle_id, task, metric in board_tasks:
+                row.entries.setdefault(bundle_id, _missing(bundle_id, task, metric))
             _composite(row, suite)
         boards.append(
             Board(
                 suite=suite,
                 title=SUITE_TITLES[suite] + (f" ({variant})" if variant else ""),
                 rule=RULES[suite],
-                tasks=sorted(tasks[(suite, variant)].values(), key=lambda t: t[1]),
+                tasks=board_tasks,
                 rows=rank(one_per_team(rows, per_team)),
+                composite_label=COMPOSITE_LABELS[suite],
             )
         )
     return boards
 
 
 def one_per_team(rows: list[Row], per_team: Literal["best", "latest"]) -> list[Row]:
+    """The row shown for each team, carrying how many submissions the team has."""
     chosen: dict[str, Row] = {}
+    counts: dict[str, int] = {}
     for row in rows:
+        counts[row.team] = counts.get(row.team, 0) + 1
         current = chosen.get(row.team)
         newer = current is not None and row.finished_at > current.finished_at
         better = current is not None and sort_key(row) < sort_key(current)
         if current is None or (newer if per_team == "latest" else better):
             chosen[row.team] = row
+    for team, row in chosen.items():
+        row.submissions = counts[team]
     return list(chosen.values())
 
 

@@ -32,23 +32,24 @@ def _cell(entry: Entry | None) -> str:
     return text
 
 
+def _when(row: Row) -> str:
+    return f"{row.finished_at:%Y-%m-%d %H:%M}"
+
+
 def markdown(boards: list[Board]) -> str:
-    lines = [f"# Leaderboard\n\nGenerated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.\n"]
+    lines = ["# Airlock leaderboard", ""]
     for board in boards:
-        lines += [
-            f"## {board.title}",
-            "",
-            f"Ranking: {board.rule}. Failed or undefined entries rank below every score.",
-            "",
-        ]
+        lines += [f"## {board.title}", "", board.caption, ""]
         header = [
             "rank",
             "team",
-            "composite",
-            *[t[1] for t in board.tasks],
+            board.composite_label,
+            *[f"{t[1]} ({t[2]})" for t in board.tasks],
             "fit s",
             "predict s",
             "peak MiB",
+            "submitted (UTC)",
+            "submissions",
         ]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for number, row in enumerate(board.rows, start=1):
@@ -58,6 +59,7 @@ def markdown(boards: list[Board]) -> str:
                 *[_cell(row.entries.get(t[0])) for t in board.tasks],
                 _num(row.resource("fit_seconds"), 1), _num(row.resource("predict_seconds"), 1),
                 _num((row.resource("peak_memory_bytes") or 0) / 2**20, 0) if row.resource("peak_memory_bytes") else "",
+                _when(row), str(row.submissions),
             ]  # fmt: skip
             lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
         lines.append("")
@@ -73,12 +75,13 @@ def _md(text: str) -> str:
 
 
 def csv_text(boards: list[Board]) -> str:
-    """Long format: one line per (board, submission, task)."""
+    """Long format: one line per (board, submission, task), missing tasks included."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["board", "rank", "team", "image", "image_id", "composite", "task", "bundle_id", "metric",
-                     "status", "score", "mean", "sd", "low", "high", "perm_p", "go_nogo",
-                     "fit_seconds", "predict_seconds", "peak_memory_bytes", "reason"])  # fmt: skip
+    writer.writerow(["board", "rank", "team", "image", "image_id", "composite", "complete", "task",
+                     "bundle_id", "metric", "status", "score", "mean", "sd", "low", "high", "perm_p",
+                     "go_nogo", "fit_seconds", "predict_seconds", "peak_memory_bytes", "reason",
+                     "submitted_at", "submissions"])  # fmt: skip
     for board in boards:
         for number, row in enumerate(board.rows, start=1):
             for bundle_id, task, _ in board.tasks:
@@ -86,11 +89,13 @@ def csv_text(boards: list[Board]) -> str:
                 if entry is None:
                     continue
                 writer.writerow([
-                    board.title, number, row.team, row.image_ref, row.image_id, _num(row.composite, 6), task,
-                    bundle_id, entry.metric, entry.status, _num(entry.score, 6), _num(entry.mean, 6),
-                    _num(entry.sd, 6), _num(entry.low, 6), _num(entry.high, 6), _num(entry.perm_p, 6),
-                    "" if entry.go_nogo is None else entry.go_nogo, _num(entry.fit_seconds, 3),
-                    _num(entry.predict_seconds, 3), entry.peak_memory_bytes or "", entry.reason,
+                    board.title, number, row.team, row.image_ref, row.image_id, _num(row.composite, 6),
+                    row.tier == 0, task, bundle_id, entry.metric, entry.status, _num(entry.score, 6),
+                    _num(entry.mean, 6), _num(entry.sd, 6), _num(entry.low, 6), _num(entry.high, 6),
+                    _num(entry.perm_p, 6), "" if entry.go_nogo is None else entry.go_nogo,
+                    _num(entry.fit_seconds, 3), _num(entry.predict_seconds, 3),
+                    entry.peak_memory_bytes or "", entry.reason, row.finished_at.isoformat(),
+                    row.submissions,
                 ])  # fmt: skip
     return buffer.getvalue()
 
@@ -100,7 +105,7 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24
 h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 4px} .rule{color:#5b6472;margin:0 0 10px}
 table{border-collapse:collapse;width:100%;margin:8px 0 16px} th,td{padding:6px 8px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{background:#f4f6f8;cursor:pointer;user-select:none;position:sticky;top:0} th.sorted-desc::after{content:" ▼"} th.sorted-asc::after{content:" ▲"}
-td.num{text-align:right;font-variant-numeric:tabular-nums} .failed,.undefined{color:#a4303f} .go{color:#1b7f3b;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums} .failed,.undefined,.missing{color:#a4303f} .go{color:#1b7f3b;font-weight:600}
 details summary{cursor:pointer;color:#2a5bd7} details dl{margin:4px 0 0;font-size:12px;color:#3b4452} dt{font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:16px} figure{margin:0;border:1px solid #e3e6ea;border-radius:6px;padding:8px} figcaption{font-size:12px;color:#3b4452}
 """
@@ -211,11 +216,13 @@ def html_page(boards: list[Board]) -> str:
         head = [
             "#",
             "team",
-            "composite",
-            *[html.escape(t[1]) for t in board.tasks],
+            html.escape(board.composite_label),
+            *[f"{html.escape(t[1])}<br><small>{html.escape(t[2])}</small>" for t in board.tasks],
             "fit s",
             "predict s",
             "peak MiB",
+            "submitted (UTC)",
+            "submissions",
             "image",
         ]
         ths = "".join(f'<th data-col="{i}">{h}</th>' for i, h in enumerate(head))
@@ -229,13 +236,15 @@ def html_page(boards: list[Board]) -> str:
                 _td(_num(row.resource("fit_seconds"), 1), row.resource("fit_seconds"), "num"),
                 _td(_num(row.resource("predict_seconds"), 1), row.resource("predict_seconds"), "num"),
                 _td(_num(peak / 2**20, 0) if peak else "", peak / 2**20 if peak else None, "num"),
+                _td(_when(row), row.finished_at.isoformat()),
+                _td(str(row.submissions), row.submissions, "num"),
                 _td(f"<code>{html.escape(row.image_ref)}</code>", row.image_ref),
             ]  # fmt: skip
             body.append(f'<tr data-team="{html.escape(row.team)}">{"".join(cells)}</tr>')
         charts = "".join(_chart(board, *task) for task in board.tasks)
         sections.append(
-            f'<section><h2>{html.escape(board.title)}</h2><p class="rule">Ranking: {html.escape(board.rule)}. '
-            "Failed or undefined entries rank below every score. Click a column to sort.</p>"
+            f'<section><h2>{html.escape(board.title)}</h2><p class="rule">{html.escape(board.caption)} '
+            "Click a column to sort.</p>"
             f'<table class="board" data-board="{board.suite}"><thead><tr>{ths}</tr></thead><tbody>{"".join(body)}</tbody></table>'
             f'<div class="charts">{charts}</div></section>'
         )

@@ -7,6 +7,7 @@ from runner.errors import (
     OutputTooLarge,
     PhaseTimeout,
     ProtocolViolation,
+    ReportedInvalidPredictions,
     StreamClosed,
     StreamEnded,
     SubmissionReportedError,
@@ -74,6 +75,13 @@ class Channel:
             raise ProtocolViolation(str(exc), phase=phase, public=exc.public) from None
         if isinstance(message, Error):
             text = message.message.strip().splitlines()[0] if message.message.strip() else ""
+            if message.kind == "invalid_predictions":
+                raise ReportedInvalidPredictions(
+                    f"the submission reported invalid predictions during {phase}: "
+                    f"{shown(text, 300) if text else '(no message)'}",
+                    phase=phase,
+                    public=public("reported_invalid_predictions", phase=phase),
+                )
             raise SubmissionReportedError(
                 f"the submission reported an error during {phase}: "
                 f"{shown(text, 300) if text else '(no message)'}",

@@ -122,10 +122,16 @@ class Predictions(_Incoming):
 
 
 class Error(_Incoming):
-    """The submission reports its own failure; the fold ends ``crashed`` with this text."""
+    """The submission reports its own failure; the fold ends ``crashed`` with this text, or
+    ``invalid_predictions`` when ``kind`` says its predictions do not fit the task."""
 
     type: Literal["error"]
     message: StrictStr
+    kind: Literal["invalid_predictions"] | None = Field(
+        default=None,
+        description="invalid_predictions: the predictions do not fit the task (e.g. a table "
+        "whose columns are not the task's classes); otherwise the submission crashed.",
+    )
 
 
 Outgoing = Annotated[Hello | Fit | Predict | Shutdown, Field(discriminator="type")]

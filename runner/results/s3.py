@@ -24,6 +24,20 @@ from runner.results.store import RESULT_NAME, ResultStore
 
 DEFAULT_ATTEMPTS = 5
 DEFAULT_TIMEOUT = 20.0
+KEY_DEPTH = 2
+"""Path segments of a result key (``<submission>/<bundle>@<hash>``), as in the local layout."""
+
+
+def is_result(relative: str) -> bool:
+    """``<key>/result.json`` (a relative object key), as ``LocalResultStore`` globs it."""
+    parts = relative.split("/")
+    return len(parts) == KEY_DEPTH + 1 and parts[-1] == RESULT_NAME
+
+
+def is_fold_record(relative: str) -> bool:
+    """``<key>/folds/<fold>.json`` (a relative object key), as ``LocalResultStore`` globs it."""
+    parts = relative.split("/")
+    return len(parts) == KEY_DEPTH + 2 and parts[-2] == "folds" and parts[-1].endswith(".json")
 
 
 def parse_uri(uri: str) -> tuple[str, str]:
@@ -107,19 +121,25 @@ class S3ResultStore(ResultStore):
         return count
 
     def fold_records(self) -> list[bytes]:
-        keys = self._keys(lambda key: "/folds/" in key and key.endswith(".json"))
-        records = []
-        for key in keys:
+        return [raw for _, raw in self.fold_record_items()]
+
+    def fold_record_items(self) -> list[tuple[str, bytes]]:
+        """(result key, raw record) of every fold record (``<key>/folds/<fold>.json``)."""
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        items = []
+        for key in self._keys(is_fold_record):
             response = self._call("get_object", key, Bucket=self.bucket, Key=key)
-            if response is not None:
-                records.append(response["Body"].read())
-        return records
+            if response is not None:  # else removed between listing and reading
+                result_key = key[len(prefix) :].rsplit("/", 2)[0]
+                items.append((result_key, response["Body"].read()))
+        return items
 
     def result_keys(self) -> list[str]:
-        """Object keys of every complete result (``.../result.json``)."""
-        return self._keys(lambda key: key.endswith(f"/{RESULT_NAME}"))
+        """Object keys of every complete result (``<key>/result.json``)."""
+        return self._keys(is_result)
 
     def _keys(self, wanted: Callable[[str], bool]) -> list[str]:
+        """Object keys under this store's prefix whose key relative to it is ``wanted``."""
         keys = []
         token: str | None = None
         prefix = f"{self.prefix}/" if self.prefix else ""
@@ -128,9 +148,7 @@ class S3ResultStore(ResultStore):
             if token:
                 kwargs["ContinuationToken"] = token
             page = self._call("list_objects_v2", prefix or "/", **kwargs)
-            keys += [
-                o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(f"/{RESULT_NAME}")
-            ]
+            keys += [o["Key"] for o in page.get("Contents", []) if wanted(o["Key"][len(prefix) :])]
             if not page.get("IsTruncated"):
                 return sorted(keys)
             token = page.get("NextContinuationToken")

@@ -2,10 +2,15 @@
 
 Layout (keys are deterministic, so a repeated run overwrites its own result, nothing else)::
 
-    <root>/<image id, 12 hex>/<bundle id>@<bundle hash, 12 hex>/
+    <root>/<team>.<team hash, 6 hex>@<image id, 12 hex>/<bundle id>@<bundle hash, 12 hex>/
         result.json
         predictions/<fold>.csv
         logs/<fold>.stderr.log
+        folds/<fold>.json
+
+A submission is a (team, image) pair: the same image run by two teams is two submissions,
+with two results. Stores written by Airlock 0.1 were keyed by the image alone
+(``<image id>/<bundle>@<hash>/``); they are refused with the command that migrates them.
 
 Every file is written to a temporary name and renamed into place, and ``result.json`` is
 written last, so a reader never takes a half-written run for a complete one.
@@ -13,7 +18,11 @@ written last, so a reader never takes a half-written run for a complete one.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import re
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -22,13 +31,29 @@ from runner.errors import StoreError
 from runner.results.model import SubmissionResult
 
 RESULT_NAME = "result.json"
+_LEGACY_SUBMISSION = re.compile(r"[0-9a-f]{12}")
 
 
-def result_key(image_id: str, bundle_id: str, bundle_hash: str) -> str:
-    """The store key of a (submission image, bundle) pair."""
-    image = image_id.split(":", 1)[-1][:12]
+def submission_key(team: str, image_id: str) -> str:
+    """The store directory of one submission: its team (readable, and a hash of the exact
+    name so that ``a/b`` and ``a-b`` never collide) and its image id."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", team.lower()).strip("-.")[:40] or "team"
+    digest = hashlib.sha256(team.encode()).hexdigest()[:6]
+    return f"{slug}.{digest}@{image_id.split(':', 1)[-1][:12]}"
+
+
+def result_key(image_id: str, bundle_id: str, bundle_hash: str, team: str) -> str:
+    """The store key of a submission (team and image) on a bundle."""
     bundle = bundle_hash.split(":", 1)[-1][:12]
-    return f"{image}/{bundle_id}@{bundle}"
+    return f"{submission_key(team, image_id)}/{bundle_id}@{bundle}"
+
+
+def legacy_refusal(where: str, found: list[str]) -> StoreError:
+    return StoreError(
+        f"{where} holds {len(found)} result(s) in the layout of Airlock 0.1 (keyed by image "
+        f"only, e.g. {found[0]}/), which mixes up teams that ran the same image; migrate "
+        f"them with: airlock results migrate --results {where}"
+    )
 
 
 class ResultStore(ABC):
@@ -66,6 +91,9 @@ class ResultStore(ABC):
         """Check the store can be used now; raise StoreError saying why not, else describe
         what was checked (for ``airlock doctor``)."""
 
+    def check_layout(self) -> None:  # noqa: B027 - stores that can list override it
+        """Raise StoreError when the store holds results in an older layout."""
+
 
 class LocalResultStore(ResultStore):
     """A directory on this machine."""
@@ -86,7 +114,22 @@ class LocalResultStore(ResultStore):
             raise StoreError(f"{self.root}: cannot write there: {exc.strerror or exc}") from exc
         return f"{self.root} is writable ({free.f_bavail * free.f_frsize / 2**30:.1f} GiB free)"
 
+    def legacy_submissions(self) -> list[str]:
+        """Top-level directories in the layout of Airlock 0.1 (an image id alone)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and _LEGACY_SUBMISSION.fullmatch(p.name)
+        )
+
+    def check_layout(self) -> None:
+        if found := self.legacy_submissions():
+            raise legacy_refusal(str(self.root), found)
+
     def fold_records(self) -> list[bytes]:
+        self.check_layout()
         return [path.read_bytes() for path in sorted(self.root.glob("*/*/folds/*.json"))]
 
     def files(self) -> list[tuple[str, str, Path]]:
@@ -139,6 +182,7 @@ class LocalResultStore(ResultStore):
         return str(path)
 
     def results(self) -> list[SubmissionResult]:
+        self.check_layout()
         found = []
         for path in sorted(self.root.glob(f"*/*/{RESULT_NAME}")):
             try:
@@ -195,6 +239,10 @@ class PublishingStore(ResultStore):
     def results(self) -> list[SubmissionResult]:
         return self.remote.results()
 
+    def check_layout(self) -> None:
+        self.local.check_layout()
+        self.remote.check_layout()
+
     def probe(self) -> str:
         return f"{self.remote.probe()}; local copy: {self.local.probe()}"
 
@@ -205,6 +253,36 @@ class PublishingStore(ResultStore):
                 f"kept in {self.local.describe()}; publish it again with: "
                 f"airlock publish {self.local.describe()} --to {self.remote.describe()}"
             )
+
+
+def migrate(store: LocalResultStore) -> tuple[list[str], list[str]]:
+    """Move Airlock 0.1 results (``<image>/<bundle>@<hash>/``) to their submission's key,
+    the team read from each ``result.json``. Returns (moved keys, left directories): a
+    directory without a result (an interrupted run) names no team and is left alone."""
+    moved, left = [], []
+    for legacy in store.legacy_submissions():
+        for bundle_dir in sorted(p for p in (store.root / legacy).iterdir() if p.is_dir()):
+            result_path = bundle_dir / RESULT_NAME
+            if not result_path.is_file():
+                left.append(f"{legacy}/{bundle_dir.name}")
+                continue
+            try:
+                provenance = SubmissionResult.model_validate_json(
+                    result_path.read_bytes()
+                ).provenance
+            except ValueError as exc:
+                raise StoreError(f"{result_path}: not a valid result ({exc})") from exc
+            team = provenance.team or provenance.image_ref
+            key = f"{submission_key(team, provenance.image_id)}/{bundle_dir.name}"
+            target = store.root / key
+            if target.exists():
+                raise StoreError(f"{target} exists already; move {bundle_dir} by hand")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(bundle_dir), str(target))
+            moved.append(key)
+        with contextlib.suppress(OSError):
+            (store.root / legacy).rmdir()  # only when nothing was left in it
+    return moved, left
 
 
 def publish(local: LocalResultStore, remote: ResultStore) -> int:

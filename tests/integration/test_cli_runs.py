@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -158,3 +159,103 @@ def test_cleanup_reaps_containers_of_dead_runs(docker_client: Any) -> None:
     done = airlock("cleanup")
     assert done.returncode == 0, done.stderr
     assert container.id not in {c.id for c in docker_client.containers.list(all=True)}
+
+
+def test_the_same_image_under_two_teams_is_two_submissions(
+    tmp_path: Path, behave_image: Callable[..., str]
+) -> None:
+    """Keyed by image alone, team b's run reused team a's folds and overwrote its result,
+    and team a vanished from the leaderboard. Keyed by submission, both stay."""
+    bundle = bundle_variant("synth-loco-3class", tmp_path / "b", folds=["crew_C1"])
+    image = behave_image("noop")
+    results = tmp_path / "results"
+    for team in ("team-a", "team-b"):
+        done = airlock("run", "--image", image, "-b", str(bundle), "--results", str(results),
+                       "--team", team)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "reused" not in done.stdout, done.stdout
+    stored = sorted(json.loads(p.read_text())["provenance"]["team"]
+                    for p in results.glob("*/*/result.json"))  # fmt: skip
+    assert stored == ["team-a", "team-b"]
+    board = airlock("leaderboard", "--results", str(results), "--out", str(tmp_path / "board"))
+    assert board.returncode == 0, board.stderr
+    text = (tmp_path / "board" / "leaderboard.md").read_text()
+    assert "team-a" in text and "team-b" in text
+    again = airlock("run", "--image", image, "-b", str(bundle), "--results", str(results),
+                    "--team", "team-a")  # fmt: skip
+    assert "reused 1 finished fold" in again.stdout  # its own folds are still reused
+
+
+def _sdk_image(docker_client: Any, tmp_path: Path, name: str, model: str) -> str:
+    context = tmp_path / name
+    context.mkdir()
+    (context / "model.py").write_text(model)
+    (context / "Dockerfile").write_text(
+        "FROM airlock/sdk:latest\nCOPY model.py /opt/submission/model.py\n"
+        'ENTRYPOINT ["python3", "/opt/submission/model.py"]\n'
+    )
+    tag = f"airlock-test/sdk-{name}:latest"
+    docker_client.images.build(path=str(context), tag=tag, rm=True)
+    return tag
+
+
+def test_sdk_refuses_a_frame_whose_columns_are_not_the_classes(
+    tmp_path: Path, docker_client: Any
+) -> None:
+    """A model trained on integer-coded classes returns columns 0, 1, 2: read by position the
+    scores were silently wrong; now the fold is invalid_predictions naming the columns."""
+    image = _sdk_image(docker_client, tmp_path, "int-columns", (
+        "import pandas as pd\nfrom airlock_sdk import serve\n"
+        "class Model:\n"
+        "    def fit(self, X, y, meta, task): pass\n"
+        "    def predict(self, X, meta, task):\n"
+        "        return pd.DataFrame([[0.2, 0.3, 0.5]] * len(X), columns=[0, 1, 2])\n"
+        "if __name__ == '__main__':\n    serve(Model())\n"
+    ))  # fmt: skip
+    bundle = bundle_variant("synth-loco-3class", tmp_path / "b", folds=["crew_C1"])
+    done = airlock("run", "--image", image, "-b", str(bundle), "--results", str(tmp_path / "r"))
+    assert done.returncode == 1, done.stderr
+    (path,) = (tmp_path / "r").glob("*/*/result.json")
+    (fold,) = json.loads(path.read_text())["folds"]
+    assert fold["status"] == "invalid_predictions"
+    assert "not classes: ['0', '1', '2']" in fold["reason"]
+    assert "missing: ['post_flight', 'pre_flight', 'recovery']" in fold["reason"]
+
+
+def test_a_program_that_never_calls_serve_is_told_so(tmp_path: Path, docker_client: Any) -> None:
+    image = _sdk_image(docker_client, tmp_path, "no-serve", (
+        "from airlock_sdk import serve\n"
+        "class Model:\n"
+        "    def fit(self, X, y, meta, task): pass\n"
+        "    def predict(self, X, meta, task): return [0.5] * len(X)\n"
+    ))  # fmt: skip
+    bundle = bundle_variant("synth-loco-3class", tmp_path / "b", folds=["crew_C1"])
+    done = airlock("run", "--image", image, "-b", str(bundle), "--results", str(tmp_path / "r"))
+    assert done.returncode == 1
+    assert "exited with code 0 during handshake before completing it; it never answered " in (
+        done.stdout + done.stderr
+    )
+    assert "does the program call serve() (Python SDK)" in done.stdout + done.stderr
+
+
+def test_a_command_run_warns_when_local_libraries_differ_from_the_image(tmp_path: Path) -> None:
+    """The virtualenv's scikit-learn against the SDK image's: one line before the run."""
+    done = airlock(
+        "run", "--command", f"{sys.executable} model.py",
+        "--workdir", str(REPO / "sample_submissions" / "majority"),
+        "-b", str(bundle_variant("synth-loco-3class", tmp_path / "b", folds=["crew_C1"])),
+        "--results", str(tmp_path / "r"), "-q",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    image = json.loads(
+        subprocess.run(["docker", "inspect", "airlock/sdk:latest"], capture_output=True,
+                       text=True, check=True).stdout
+    )[0]["Config"]["Labels"]["io.airlock.versions"]  # fmt: skip
+    import importlib.metadata
+
+    local = importlib.metadata.version("scikit-learn")
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    if f"scikit-learn={local}" in image:
+        assert not any("scikit-learn" in line for line in warnings)
+    else:
+        assert len(warnings) == 1 and f"scikit-learn {local} here vs" in warnings[0]

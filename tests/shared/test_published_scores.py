@@ -268,11 +268,11 @@ def test_spaceomicsbench_scores_equal_an_independent_sklearn_computation(
         ],
     )
     assert result.exit_code == 0, result.output
-    scored = json.loads(out.read_text())["tasks"]
+    scored = json.loads(out.read_text())["results"]
     for task, folds in expected.items():
         for number, reference in enumerate(folds):
             for metric, value in reference.items():
-                assert scored[task]["per_fold"][number][metric] == pytest.approx(
+                assert scored[task]["per_split"][number][metric] == pytest.approx(
                     value, abs=1e-12
                 ), (task, number, metric)
         for metric in folds[0]:
@@ -285,7 +285,7 @@ def test_spaceomicsbench_scores_equal_an_independent_sklearn_computation(
             )
         if kind == "logreg":
             primary = scored[task]["primary_metric"]
-            got = [round(f[primary], 4) for f in scored[task]["per_fold"]]
+            got = [round(f[primary], 4) for f in scored[task]["per_split"]]
             assert got == pytest.approx(PUBLISHED_LOGREG[task], abs=1.5e-4), task
 
 
@@ -298,6 +298,10 @@ def test_absent_source_files_are_reported_not_faked(spaceomics_dir: Path, tmp_pa
     )
     assert result.exit_code == 0, result.output
     assert "B1: source file missing: cfrna_3group_de_noleak.csv; not scored" in result.output
-    assert json.loads(result.stdout)["skipped"] == {
+    document = json.loads(result.stdout)
+    assert document["airlock"]["skipped"] == {
         "B1": "source file missing: cfrna_3group_de_noleak.csv"
+    }
+    assert document["results"] == {
+        "B1": {"error": "source file missing: cfrna_3group_de_noleak.csv"}
     }

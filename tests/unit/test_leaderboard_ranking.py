@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -99,3 +100,71 @@ def test_one_row_per_team_best_or_latest() -> None:
         ("other", pytest.approx(0.7)),
         ("team", pytest.approx(0.6)),
     ]
+
+
+def test_a_submission_missing_a_task_ranks_below_every_complete_one() -> None:
+    """One task of a four-task suite, even with a perfect score, is not a win: the missing
+    tasks count as failed, are shown as missing in HTML, Markdown and CSV, and the caption
+    says so."""
+    tasks = ["task1", "task2", "task3", "task4"]
+    results = [result("complete", "a", task, [0.6, 0.6]) for task in tasks]
+    results.append(result("partial", "b", "task1", [1.0, 1.0]))
+    (board,) = build_boards(results)
+    assert [row.team for row in board.rows] == ["complete", "partial"]
+    partial = board.rows[1]
+    assert partial.tier == 1
+    assert [partial.entries[t].status for t in tasks] == ["scored", "missing", "missing", "missing"]
+    assert [t[0] for t in board.tasks] == tasks
+    assert "ranks below every complete one" in board.caption
+    assert "missing" in render.markdown([board]).split("partial")[1]
+    assert "missing<br><small>not submitted</small>" in render.html_page([board])
+    rows = [line.split(",") for line in render.csv_text([board]).splitlines()[1:]]
+    partial_rows = [r for r in rows if r[2] == "partial"]
+    assert len(partial_rows) == 4  # one per task of the board, missing ones included
+    assert sorted(r[10] for r in partial_rows) == ["missing", "missing", "missing", "scored"]
+
+
+def test_declared_tasks_count_even_when_nobody_ran_them() -> None:
+    from runner.bundle.spec import BundleSpec
+    from runner.leaderboard.ranking import declared_tasks
+
+    def spec(bundle_id: str) -> BundleSpec:
+        return BundleSpec.model_validate(
+            {"id": bundle_id, "title": bundle_id, "task_type": "binary",
+             "classes": ["n", "p"], "positive_class": "p", "metrics": {"primary": "auroc"},
+             "split": {"kind": "kfold"}, "folds": ["f0"]}
+        )  # fmt: skip
+
+    declared = declared_tasks([spec("task1"), spec("task2")])
+    (board,) = build_boards([result("only", "a", "task1", [0.9, 0.9])], declared=declared)
+    assert [t[0] for t in board.tasks] == ["task1", "task2"]
+    assert board.rows[0].entries["task2"].status == "missing"
+    assert board.rows[0].tier == 1
+
+
+def test_the_same_image_under_two_teams_is_two_rows() -> None:
+    results = [
+        result("team-a", "a", "task1", [0.7, 0.7], minutes=0),
+        result("team-b", "a", "task1", [0.7, 0.7], minutes=5),
+    ]
+    (board,) = build_boards(results)
+    assert sorted(row.team for row in board.rows) == ["team-a", "team-b"]
+
+
+def test_boards_say_what_each_number_is_and_count_submissions() -> None:
+    results = [
+        result("t", "a", "task1", [0.6, 0.6], minutes=0),
+        result("t", "b", "task1", [0.8, 0.8], minutes=10),
+        result("u", "c", "task1", [0.5, 0.5], minutes=20),
+    ]
+    (board,) = build_boards(results)
+    first = board.rows[0]
+    assert (first.team, first.image_id[7:8], first.submissions) == ("t", "b", 2)
+    page = html.unescape(render.html_page([board]))
+    md = render.markdown([board])
+    for text in (page, md):
+        assert "composite (mean of primary metrics)" in text
+        assert "submitted (UTC)" in text and "submissions" in text
+        assert "sums over tasks of the folds' fit and predict wall times" in text
+    assert "task1 (auroc)" in md
+    assert "2026-11-01 00:10" in md

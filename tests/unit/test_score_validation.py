@@ -447,6 +447,50 @@ def test_spaceomicsbench_valid_directory_scores(spaceomics_source: Path, tmp_pat
         ],
     )
     assert result.exit_code == 0, result.output
-    scored = json.loads(out.read_text())["tasks"]["D1"]
-    assert [f["auroc"] for f in scored["per_fold"]] == [1.0, 1.0]
+    document = json.loads(out.read_text())
+    scored = document["results"]["D1"]
+    assert [f["auroc"] for f in scored["per_split"]] == [1.0, 1.0]
+    assert [f["split_info"] for f in scored["per_split"]] == [{"rep": 0}, {"rep": 1}]
     assert scored["aggregate"]["primary"]["mean"] == 1.0
+    # This stand-in's task JSON has neither task_name nor n_samples: filled in, and said so.
+    assert (scored["task_name"], scored["n_samples"]) == ("D1", 6)
+    assert document["airlock"]["tasks"]["D1"]["notes"] == [
+        "tasks/D1.json has no task_name; task_name is the task id",
+        "tasks/D1.json has no n_samples; n_samples is the number of rows",
+    ]
+    assert (document["n_tasks"], list(document["results"])) == (21, ["D1"])
+
+
+def test_spaceomicsbench_undefined_values_follow_the_harness(
+    spaceomics_source: Path, tmp_path: Path
+) -> None:
+    """Where the harness writes NaN (per-label AUROC of a single-class label) the output has
+    null; where it leaves the key out (mean_auroc with no label defined) so does Airlock."""
+    (spaceomics_source / "data" / "processed" / "gt_cfrna_cluster_labels.csv").write_text(
+        "gene,L1,L2\ng0,0,0\ng1,0,0\ng2,0,0\ng3,1,0\ng4,0,1\ng5,1,0\n"
+    )
+    predictions = tmp_path / "preds"
+    predictions.mkdir()
+    rows = [[1, 0], [0, 1], [0, 0]]
+    scores = [[0.9, 0.1], [0.2, 0.8], [0.4, 0.3]]
+    (predictions / "B2.json").write_text(
+        json.dumps({"predictions": [{"y_pred": rows, "y_score": scores}] * 2})
+    )
+    result = CliRunner().invoke(
+        app, ["score", "spaceomicsbench", str(predictions), "--source", str(spaceomics_source)]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    first, second = document["results"]["B2"]["per_split"]
+    assert list(first) == ["micro_f1", "macro_f1", "hamming_loss", "per_label_auroc", "split_info"]
+    assert first["per_label_auroc"] == {"L1": None, "L2": None}
+    assert list(second)[-2:] == ["mean_auroc", "split_info"]
+    assert second["per_label_auroc"] == {"L1": 1.0, "L2": 1.0}
+    aggregate = document["results"]["B2"]["aggregate"]
+    assert list(aggregate) == ["hamming_loss", "macro_f1", "mean_auroc", "micro_f1", "primary"]
+    assert aggregate["mean_auroc"] == {"mean": 1.0, "std": 0.0, "min": 1.0, "max": 1.0}
+    airlock = document["airlock"]["tasks"]["B2"]
+    assert airlock["n_folds_per_metric"]["mean_auroc"] == 1
+    assert airlock["per_fold"][0]["undefined"] == {
+        "mean_auroc": "no label has both classes in the fold"
+    }

@@ -43,11 +43,50 @@ def test_aggregate_never_averages_failed_or_undefined_folds() -> None:
     assert aggregate([_fold("a", Status.OK, 0.8)], "auroc").complete is True
 
 
-def test_result_key_is_deterministic() -> None:
-    assert (
-        result_key("sha256:" + "a" * 64, "b1", "sha256:" + "c" * 64)
-        == "aaaaaaaaaaaa/b1@cccccccccccc"
+def test_result_key_is_deterministic_and_names_the_team() -> None:
+    image, bundle_hash = "sha256:" + "a" * 64, "sha256:" + "c" * 64
+    key = result_key(image, "b1", bundle_hash, "Team A")
+    assert key == result_key(image, "b1", bundle_hash, "Team A")
+    assert key.startswith("team-a.") and key.endswith("@aaaaaaaaaaaa/b1@cccccccccccc")
+    # The same image under another team (even one with the same slug) is another key.
+    assert result_key(image, "b1", bundle_hash, "team-a") != key
+    assert result_key(image, "b1", bundle_hash, "org/model") != result_key(
+        image, "b1", bundle_hash, "org-model"
     )
+    assert "/" not in result_key(image, "b1", bundle_hash, "../../etc").split("/")[0][:-13]
+
+
+def _legacy_store(tmp_path: Path) -> Path:
+    """A store as Airlock 0.1 wrote it: <image id>/<bundle>@<hash>/, the team in provenance."""
+    from tests.unit.test_leaderboard_ranking import result
+
+    root = tmp_path / "results"
+    for team, bundle in (("team-a", "b1"), ("team-b", "b2")):
+        old = root / "aaaaaaaaaaaa" / f"{bundle}@cccccccccccc"
+        old.mkdir(parents=True)
+        made = result(team, "a", bundle, [0.7, 0.7])
+        (old / "result.json").write_text(made.model_dump_json(by_alias=True))
+        (old / "folds").mkdir()
+    (root / "aaaaaaaaaaaa" / "b3@dddddddddddd" / "folds").mkdir(parents=True)  # interrupted
+    return root
+
+
+def test_a_store_in_the_old_layout_is_refused_then_migrated(tmp_path: Path) -> None:
+    from runner.results.store import migrate
+
+    root = _legacy_store(tmp_path)
+    store = LocalResultStore(root)
+    with pytest.raises(StoreError, match="airlock results migrate --results"):
+        store.results()
+    moved, left = migrate(store)
+    assert len(moved) == 2 and left == ["aaaaaaaaaaaa/b3@dddddddddddd"]
+    with pytest.raises(StoreError, match="layout of Airlock 0.1"):
+        store.results()  # the interrupted run is still in the old layout
+    import shutil
+
+    shutil.rmtree(root / "aaaaaaaaaaaa")
+    teams = sorted(r.provenance.team for r in store.results())
+    assert teams == ["team-a", "team-b"]
 
 
 def test_local_store_writes_atomically(tmp_path: Path) -> None:

@@ -21,11 +21,18 @@ corrupt the protocol. What ``predict`` may return (``task.outputs`` is the colum
               ``task.classes`` order; or class names (n,); or class indices (n,)
 * multiclass: floats (n, k) = per-class probabilities; or class names / indices (n,)
 * multilabel: floats (n, L) = per-label probabilities; or ints/bools (n, L) of 0/1
-* a pandas DataFrame whose columns are the class (or label) names, in any order
+* a pandas DataFrame whose columns are exactly the class (or label) names, in any order
+  (a frame with other column names is refused, never read by position)
 * ``{"proba": ..., "labels": ...}`` to send both
 
 An exception in ``fit`` or ``predict`` is reported to the runner as an ``error`` message
-(the fold ends ``crashed`` with your message) and its traceback goes to stderr.
+(the fold ends ``crashed`` with your message) and its traceback goes to stderr. Predictions
+that do not fit the task (a DataFrame with the wrong columns) end the fold
+``invalid_predictions`` with the offending names.
+
+Call ``serve`` before anything prints: it is what moves ``print`` to stderr. Output written
+to stdout before it (a library banner at import time, a print at module level) reaches the
+runner as junk and ends the fold ``protocol_error``.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 PROTOCOL_VERSION = 1
-__all__ = ["Model", "Task", "load_training", "serve"]
+__all__ = ["InvalidPredictionsError", "Model", "Task", "load_training", "serve"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,10 @@ class Task:
         )
 
 
+class InvalidPredictionsError(ValueError):
+    """``predict`` returned something that does not fit the task (reported as such)."""
+
+
 class Model(Protocol):
     def fit(self, X: pd.DataFrame, y: Any, meta: pd.DataFrame, task: Task) -> object: ...
 
@@ -118,8 +129,16 @@ def load_training(task: Task) -> tuple[pd.DataFrame, pd.Series | pd.DataFrame, p
 
 def _as_array(values: Any, task: Task) -> np.ndarray:
     if isinstance(values, pd.DataFrame):
-        if set(values.columns.astype(str)) == set(task.outputs):
-            values = values[task.outputs]
+        names = [str(c) for c in values.columns]
+        if sorted(names) != sorted(task.outputs):
+            what = "labels" if task.task_type == "multilabel" else "classes"
+            unknown = [n for n in names if n not in task.outputs]
+            absent = [n for n in task.outputs if n not in names]
+            raise InvalidPredictionsError(
+                f"predict returned a DataFrame with columns {names}; they must be the task's "
+                f"{what} {task.outputs} (any order): not {what}: {unknown}, missing: {absent}"
+            )
+        values = values.set_axis(names, axis=1)[task.outputs]
         return values.to_numpy()
     if isinstance(values, pd.Series):
         return values.to_numpy()
@@ -221,6 +240,12 @@ def serve(model: Model, name: str | None = None) -> None:
                 )
             elif kind == "shutdown":
                 _exit_now()
+        except InvalidPredictionsError as exc:
+            sys.stderr.write(f"airlock_sdk: {exc}\n")
+            channel.send(
+                {"type": "error", "kind": "invalid_predictions", "message": str(exc)[:1000]}
+            )
+            sys.exit(1)
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             channel.send(

@@ -90,8 +90,15 @@ class DockerEngine:
             return set((self._api.info().get("Runtimes") or {}).keys())
 
     def image(self, ref: str) -> ImageInfo:
-        with _translated(f"image {ref!r}"):
+        try:
             attrs: dict[str, Any] = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        except docker.errors.ImageNotFound as exc:
+            raise ImageUnavailable(
+                f"image {ref!r} is not on this Docker engine: build it (`docker build -t {ref} "
+                f".` in its directory) or pull it (`docker pull {ref}`)"
+            ) from exc
+        except _ENGINE_ERRORS as exc:
+            raise EngineUnavailable(f"image {ref!r}: {_describe(exc)}") from exc
         config = attrs.get("Config") or {}
         return ImageInfo(
             ref=ref,

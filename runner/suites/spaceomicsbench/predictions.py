@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from runner import __version__
 from runner.scoring import spaceomics
 from runner.suites.genelab import count
 from runner.suites.spaceomicsbench.truth import TaskTruth
@@ -178,8 +177,23 @@ def _check_entry(
     found.score.append(None if flat is None else flat.reshape(n_test, width))
 
 
-def score_task(truth: TaskTruth, predictions: TaskPredictions) -> dict[str, Any]:
-    """Per-fold metrics and their aggregate, with the harness's keys."""
+@dataclass
+class ScoredTask:
+    """One task's per-fold metrics (in fold order) and their aggregate (with ``n_folds``)."""
+
+    truth: TaskTruth
+    folds: list[spaceomics.FoldMetrics]
+    aggregate: dict[str, Any]
+
+    @property
+    def primary(self) -> dict[str, Any] | None:
+        """The primary metric's aggregate, None when no fold defines it."""
+        value = self.aggregate.get(self.truth.primary_metric)
+        return None if value is None else dict(value)
+
+
+def score_task(truth: TaskTruth, predictions: TaskPredictions) -> ScoredTask:
+    """Per-fold metrics and their aggregate (``output.py`` writes them in the harness layout)."""
     folds = []
     for fold, hard, score in zip(truth.folds, predictions.hard, predictions.score, strict=True):
         y = truth.y[fold.test]
@@ -190,35 +204,15 @@ def score_task(truth: TaskTruth, predictions: TaskPredictions) -> dict[str, Any]
             metrics = spaceomics.multiclass_fold(y, hard, truth.outputs)
         else:
             metrics = spaceomics.multilabel_fold(y, hard, score, truth.outputs)
-        for name, value in truth.extra.items():
-            metrics.values[name] = value
         folds.append(metrics)
-    aggregate: dict[str, Any] = spaceomics.aggregate(folds)
-    if truth.primary_metric in aggregate:
-        aggregate["primary"] = aggregate[truth.primary_metric]
-    result: dict[str, Any] = {
-        "task_id": truth.task_id,
-        "task_type": truth.task_type,
-        "primary_metric": truth.primary_metric,
-        "n_folds": len(folds),
-        "per_fold": [{"fold": f.name, **m.values} for f, m in zip(truth.folds, folds, strict=True)],
-        "aggregate": aggregate,
-    }
-    undefined = {
-        f.name: m.undefined for f, m in zip(truth.folds, folds, strict=True) if m.undefined
-    }
-    if undefined:
-        result["undefined"] = undefined
-    if truth.warnings:
-        result["warnings"] = truth.warnings
-    return result
+    return ScoredTask(truth, folds, dict(spaceomics.aggregate(folds)))
 
 
-def summarize(task_results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def summarize(scored: dict[str, ScoredTask]) -> dict[str, Any]:
     """Normalized scores against the published random references, categories, composite."""
     normalized = {}
-    for task_id, result in task_results.items():
-        primary = result["aggregate"].get("primary")
+    for task_id, task in scored.items():
+        primary = task.primary
         if primary is not None and task_id in spaceomics.RANDOM_REFERENCE:
             normalized[task_id] = spaceomics.normalized_score(
                 primary["mean"], spaceomics.RANDOM_REFERENCE[task_id]
@@ -227,5 +221,4 @@ def summarize(task_results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "normalized": normalized,
         **spaceomics.composite(normalized),
         "excluded_from_composite": sorted(spaceomics.EXCLUDED_FROM_COMPOSITE),
-        "runner_version": __version__,
     }

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,9 @@ class Fold:
     name: str
     test: np.ndarray
     train: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+    """The split file's entry without its index lists, in file order (the harness's
+    ``split_info``)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class TaskTruth:
     """Everything needed to score predictions for one task.
 
     ``y``: binary 0/1 (n,); multiclass class indices into ``outputs`` (n,); multilabel (n, L).
+    ``task_name``, ``harness_task_type`` and ``n_samples`` are the task JSON's values, which
+    the harness copies into its output; ``direction_concordance`` is C2's task-level figure.
     """
 
     task_id: str
@@ -65,8 +71,12 @@ class TaskTruth:
     y: np.ndarray
     split: str
     folds: list[Fold]
-    extra: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    task_name: str = ""
+    harness_task_type: str = ""
+    n_samples: int = 0
+    direction_concordance: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _csv(source: Path, name: str) -> pd.DataFrame:
@@ -145,15 +155,26 @@ def _c2(source: Path) -> Built:
     return genes, (evp.loc[genes, "adj_pval"] < 0.05).to_numpy(dtype=np.int64), ["0", "1"]
 
 
-def direction_concordance(source: Path) -> float:
-    """C2's reported figure: share of shared proteins whose plasma and EVP logFC agree in sign."""
+def direction_concordance(source: Path) -> dict[str, Any]:
+    """C2's reported figure: share of shared proteins whose plasma and EVP logFC agree in sign.
+
+    Over the proteins where both logFC are numbers (all 380 here), with the harness's keys:
+    ``direction_concordance``, ``n_valid``, ``n_concordant`` (only the first two, the share
+    null, when no protein qualifies).
+    """
     genes, plasma, evp = _c2_tables(source)
-    return float(
-        np.mean(
-            np.sign(plasma.loc[genes, "logFC"].to_numpy())
-            == np.sign(evp.loc[genes, "logFC"].to_numpy())
-        )
-    )
+    a = pd.to_numeric(plasma.loc[genes, "logFC"], errors="coerce").to_numpy(dtype=np.float64)
+    b = pd.to_numeric(evp.loc[genes, "logFC"], errors="coerce").to_numpy(dtype=np.float64)
+    valid = ~(np.isnan(a) | np.isnan(b))
+    if not valid.any():
+        return {"direction_concordance": None, "n_valid": 0}
+    same = int(np.sum(np.sign(a[valid]) == np.sign(b[valid])))
+    n_valid = int(valid.sum())
+    return {
+        "direction_concordance": float(same / n_valid),
+        "n_valid": n_valid,
+        "n_concordant": same,
+    }
 
 
 def _d1(source: Path) -> Built:
@@ -293,9 +314,18 @@ def load_task(source: Path, task_id: str) -> TaskTruth:
                 f"splits/{definition['split']}.json fold {number}: "
                 f"test index outside the {len(ids)} rows"
             )
-        folds.append(Fold(name, test, train))
+        info = {k: v for k, v in entry.items() if k not in ("train_indices", "test_indices")}
+        folds.append(Fold(name, test, train, info))
     evaluation = definition.get("evaluation", {})
-    extra = {"direction_concordance": direction_concordance(source)} if task_id == "C2" else {}
+    notes = []
+    task_name = definition.get("task_name")
+    if not isinstance(task_name, str) or not task_name:
+        task_name = task_id
+        notes.append(f"tasks/{task_id}.json has no task_name; task_name is the task id")
+    n_samples = definition.get("n_samples")
+    if type(n_samples) is not int or n_samples < 0:
+        n_samples = len(ids)
+        notes.append(f"tasks/{task_id}.json has no n_samples; n_samples is the number of rows")
     return TaskTruth(
         task_id=task_id,
         task_type=TASK_TYPES[definition["task_type"]],
@@ -306,6 +336,10 @@ def load_task(source: Path, task_id: str) -> TaskTruth:
         y=y,
         split=definition["split"],
         folds=folds,
-        extra=extra,
         warnings=list(_WARNINGS.get(task_id, [])),
+        task_name=task_name,
+        harness_task_type=str(definition["task_type"]),
+        n_samples=n_samples,
+        notes=notes,
+        direction_concordance=direction_concordance(source) if task_id == "C2" else None,
     )
