@@ -10,13 +10,13 @@ RESULTS ?= results
 IMAGE ?=
 DEMO_SAMPLES := random majority logreg
 
-.PHONY: help setup docker images demo submit test test-unit lint format bench bench-scoring schemas docs-screenshot clean
+.PHONY: help setup docker images demo submit test test-unit lint format bench bench-scoring bench-pool schemas docs-screenshot clean
 
 help:
 	@echo "make demo                  build everything, run the sample submissions on every sample bundle"
 	@echo "make test                  set up, lint and run the whole test suite (what CI runs)"
 	@echo "make submit IMAGE=my/model:tag   run your image on every bundle in task_bundles/"
-	@echo "make setup | images | lint | bench | clean"
+	@echo "make setup | images | lint | bench | bench-scoring | bench-pool | clean"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,10 @@ bench: images
 
 bench-scoring: setup
 	$(BIN)/python benchmarks/scoring.py
+
+bench-pool: images
+	scripts/ensure-services.sh
+	$(BIN)/python benchmarks/pool_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(RESULTS)

@@ -4,6 +4,7 @@
 
     AirlockError                     base: a message meant for a human, one line
     ├── UsageError                   the command line asked for something impossible (exit 2)
+    │   └── OldStoreLayout           the result store was written by Airlock 0.1 (migrate it)
     ├── BundleError                  a task bundle cannot be loaded at all (exit 2)
     ├── InfraError                   the machine failed, not the submission: status infra_error
     │   ├── EngineUnavailable        the container engine cannot be reached
@@ -36,6 +37,10 @@ class AirlockError(Exception):
 
 class UsageError(AirlockError):
     """The command line asked for something that cannot be done."""
+
+
+class OldStoreLayout(UsageError):
+    """The result store is in the layout of Airlock 0.1 (keyed by image only)."""
 
 
 class BundleError(AirlockError):

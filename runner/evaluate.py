@@ -1,7 +1,16 @@
-"""One fold from start to verdict: prepare inputs, run the session, check, score.
+"""One fold's road, in named stages: prepare -> run the session -> judge -> score -> record.
 
-The sealed labels are read here, in the runner process, only after the container is gone
-and only when its predictions passed every check.
+Each stage is a small function with one input and one output type:
+
+- :func:`prepare` reads the fold's test inputs and builds the sandbox spec and the session
+  plan (:class:`FoldInputs`);
+- :func:`~runner.session.run_session` runs the protocol in a fresh sandbox
+  (:class:`~runner.session.SessionOutcome`);
+- :func:`judge` checks the predictions and decides the status (:class:`Judgement`);
+- :func:`score` reads the sealed labels, in this process, only after the container is gone
+  and only when the predictions passed every check (:class:`Scoring`);
+- :func:`record` writes the exact fold result and, in sealed mode, its public view
+  (:class:`FoldReport`).
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,19 +32,19 @@ from runner.bundle.load import (
     load_sealed_labels,
     load_test_inputs,
 )
-from runner.bundle.spec import TimeLimits
 from runner.errors import BundleError, Cancelled
-from runner.predictions import InvalidPredictions, assemble, to_csv
+from runner.limits import AppliedLimits
+from runner.predictions import InvalidPredictions, PredictionSet, assemble, to_csv
 from runner.protocol.messages import Hello, RunLimits, TaskInfo
 from runner.reasons import matches_a_template
-from runner.results.model import AppliedLimits, FoldResources, FoldResult, PhaseUsage
+from runner.results.model import FoldResources, FoldResult, FoldStatistics
 from runner.results.statistics import Scored, fold_statistics
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 from runner.scoring.fold import score_fold
 from runner.sealing import seal_fold
 from runner.session import SessionOutcome, SessionPlan, run_session
 from runner.untrusted import capped_line, shown
-from runner.verdict import Evidence, Status, decide
+from runner.verdict import Evidence, Status, Verdict, decide
 
 _log = logging.getLogger("airlock.fold")
 
@@ -76,17 +85,55 @@ class FoldReport:
     private: FoldResult | None = None
 
 
+@dataclass(frozen=True)
+class FoldJob:
+    """Everything that names one fold's evaluation."""
+
+    bundle: Bundle
+    fold: FoldPaths
+    image: ImageInfo
+    limits: AppliedLimits
+    run_id: str
+    policy: LogPolicy = field(default_factory=LogPolicy)
+
+
+@dataclass(frozen=True)
+class FoldInputs:
+    """Stage 1's output: what the session needs."""
+
+    inputs: PredictInputs
+    plan: SessionPlan
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Stage 3's output: the verdict and, when they passed every check, the predictions."""
+
+    verdict: Verdict
+    predictions: PredictionSet | None
+    n_test: int
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Stage 4's output: the final status (reading the labels may still fail) and scores."""
+
+    status: Status
+    reason: str
+    public_reason: str
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    scored: Scored | None = None
+    statistics: FoldStatistics | None = None
+
+
 def evaluate_fold(
     provider: SandboxProvider,
-    bundle: Bundle,
-    fold: FoldPaths,
-    image: ImageInfo,
-    applied: AppliedLimits,
+    job: FoldJob,
     *,
-    run_id: str,
     cancel: threading.Event,
     on_phase: Callable[[str], None] | None = None,
-    policy: LogPolicy | None = None,
 ) -> FoldReport:
     """Evaluate one fold; always returns a report, whatever happens below.
 
@@ -96,78 +143,60 @@ def evaluate_fold(
     """
     started_at = datetime.now(UTC)
     try:
-        return _evaluate_fold(
-            provider,
-            bundle,
-            fold,
-            image,
-            applied,
-            run_id=run_id,
-            cancel=cancel,
-            on_phase=on_phase,
-            policy=policy or LogPolicy(),
-        )
+        return _road(provider, job, cancel, on_phase)
     except (Cancelled, KeyboardInterrupt):
         raise
     except Exception as exc:  # a runner defect: keep the run going and say so
-        _log.exception("internal error in fold %s/%s", bundle.spec.id, fold.id)
+        _log.exception("internal error in fold %s/%s", job.bundle.spec.id, job.fold.id)
         reason = f"internal error in the runner ({type(exc).__name__}); the fold was not judged"
-        return _infra_report(fold, reason, started_at, applied)
+        return infra_report(job, reason, started_at)
 
 
-def _evaluate_fold(
+def _road(
     provider: SandboxProvider,
-    bundle: Bundle,
-    fold: FoldPaths,
-    image: ImageInfo,
-    applied: AppliedLimits,
-    *,
-    run_id: str,
+    job: FoldJob,
     cancel: threading.Event,
     on_phase: Callable[[str], None] | None,
-    policy: LogPolicy,
 ) -> FoldReport:
-    started_at = datetime.now(UTC)
-    started = time.monotonic()
+    started_at, started = datetime.now(UTC), time.monotonic()
     try:
-        inputs = load_test_inputs(fold)
+        prepared = prepare(provider, job)
+        outcome = run_session(provider, prepared.plan, cancel, on_phase)
     except BundleError as exc:
         # The bundle was validated before the run; a failure now is the organizer's side.
-        return _infra_report(fold, f"fold inputs unreadable: {exc}", started_at, applied)
-    spec = SandboxSpec(
-        image=image.id,
-        train_dir=fold.train_dir,
-        memory_bytes=applied.memory_bytes,
-        cpus=applied.cpus,
-        gpus=applied.gpus,
-        pids_limit=applied.pids_limit,
-        tmpfs_bytes=applied.tmpfs_bytes,
-        user=applied.user,
-        labels={limits.LABEL_RUN: run_id, limits.LABEL_FOLD: f"{bundle.spec.id}/{fold.id}"},
-    )
-    plan = SessionPlan(
-        spec=spec,
-        hello=_hello(bundle, inputs, applied, fold.id, provider.train_path(spec)),
-        inputs=inputs,
-        outputs=len(bundle.spec.outputs),
-        time_limits=TimeLimits(
-            handshake_seconds=applied.handshake_seconds,
-            fit_seconds=applied.fit_seconds,
-            predict_seconds=applied.predict_seconds,
-        ),
-    )
-    try:
-        outcome = run_session(provider, plan, cancel, on_phase)
-    except BundleError as exc:
-        return _infra_report(fold, str(exc), started_at, applied)
+        return infra_report(job, f"fold inputs unreadable: {exc}", started_at)
+    judgement = judge(job, prepared.inputs, outcome)
+    scoring = score(job, judgement)
+    wall = time.monotonic() - started
+    return record(job, outcome, judgement, scoring, (started_at, wall))
 
-    prediction_problem = prediction_problem_public = None
+
+def prepare(provider: SandboxProvider, job: FoldJob) -> FoldInputs:
+    """Stage 1: read the fold's test inputs; build the sandbox spec and the session plan."""
+    inputs = load_test_inputs(job.fold)
+    spec = SandboxSpec(
+        image=job.image.id,
+        train_dir=job.fold.train_dir,
+        limits=job.limits,
+        labels={
+            limits.LABEL_RUN: job.run_id,
+            limits.LABEL_FOLD: f"{job.bundle.spec.id}/{job.fold.id}",
+        },
+    )
+    hello = _hello(job, inputs, provider.train_path(spec))
+    plan = SessionPlan(spec=spec, hello=hello, inputs=inputs, outputs=len(job.bundle.spec.outputs))
+    return FoldInputs(inputs, plan)
+
+
+def judge(job: FoldJob, inputs: PredictInputs, outcome: SessionOutcome) -> Judgement:
+    """Stage 3: check the predictions, then decide the status from all the evidence."""
+    problem = problem_public = None
     predictions = None
     if outcome.fault is None and outcome.infra_error is None:
         try:
-            predictions = assemble(bundle.spec, inputs.ids, outcome.batches)
+            predictions = assemble(job.bundle.spec, inputs.ids, outcome.batches)
         except InvalidPredictions as exc:
-            prediction_problem, prediction_problem_public = str(exc), exc.public
+            problem, problem_public = str(exc), exc.public
     exit_info = outcome.exit
     failed_phase = outcome.phases.get(outcome.fault.phase) if outcome.fault else None
     peaks = [u.peak_memory_bytes for u in outcome.phases.values() if u.peak_memory_bytes]
@@ -178,59 +207,79 @@ def _evaluate_fold(
             exit_code=exit_info.exit_code if exit_info else None,
             oom_killed=exit_info.oom_killed if exit_info else False,
             killed_by_runner=outcome.killed_by_runner,
-            prediction_problem=prediction_problem,
-            prediction_problem_public=prediction_problem_public,
-            memory_limit_bytes=applied.memory_bytes,
+            prediction_problem=problem,
+            prediction_problem_public=problem_public,
+            memory_limit_bytes=job.limits.memory_bytes,
             phase_seconds=failed_phase.wall_seconds if failed_phase else None,
             peak_memory_bytes=max(peaks) if peaks else None,
         )
     )
-    metrics: dict[str, float | None] = {}
-    notes: dict[str, str] = {}
-    details: dict[str, Any] = {}
-    scored = None
-    statistics = None
-    status, reason = verdict.status, verdict.reason
-    if status is Status.OK and predictions is not None:
-        try:
-            truth = load_sealed_labels(bundle, fold)
-        except BundleError as exc:
-            status, reason = Status.INFRA_ERROR, f"sealed labels unreadable: {exc}"
-            verdict = dataclasses.replace(verdict, public_reason=reason)
-        else:
-            score = score_fold(bundle.spec, truth, predictions)
-            metrics, notes, details = score.scores.values, score.scores.notes, score.details
-            scored = score.scored
-            if scored is not None and _wants_genelab_statistics(bundle):
-                statistics = fold_statistics(scored)
+    return Judgement(verdict, predictions, len(inputs.ids))
 
-    exact = FoldResult(
-        fold_id=fold.id,
-        status=status,
-        reason=capped_line(reason),
-        phase=verdict.phase,
-        n_test=len(inputs.ids),
-        metrics=metrics,
-        metric_notes=notes,
-        details=details,
+
+def score(job: FoldJob, judgement: Judgement) -> Scoring:
+    """Stage 4: score an ok fold against its sealed labels, read here and only now."""
+    verdict = judgement.verdict
+    base = Scoring(verdict.status, verdict.reason, verdict.public_reason)
+    if verdict.status is not Status.OK or judgement.predictions is None:
+        return base
+    try:
+        truth = load_sealed_labels(job.bundle, job.fold)
+    except BundleError as exc:
+        reason = f"sealed labels unreadable: {exc}"
+        return Scoring(Status.INFRA_ERROR, reason, reason)
+    result = score_fold(job.bundle.spec, truth, judgement.predictions)
+    statistics = None
+    if result.scored is not None and _wants_genelab_statistics(job.bundle):
+        statistics = fold_statistics(result.scored)
+    return dataclasses.replace(
+        base,
+        metrics=result.scores.values,
+        notes=result.scores.notes,
+        details=result.details,
+        scored=result.scored,
         statistics=statistics,
-        resources=_resources(outcome, time.monotonic() - started, applied.gpus),
+    )
+
+
+def record(
+    job: FoldJob,
+    outcome: SessionOutcome,
+    judgement: Judgement,
+    scoring: Scoring,
+    timing: tuple[datetime, float],
+) -> FoldReport:
+    """Stage 5: the exact fold result and, in sealed mode, the public view of it."""
+    started_at, wall = timing
+    ready = outcome.ready
+    exact = FoldResult(
+        fold_id=job.fold.id,
+        status=scoring.status,
+        reason=capped_line(scoring.reason),
+        phase=judgement.verdict.phase,
+        n_test=judgement.n_test,
+        metrics=scoring.metrics,
+        metric_notes=scoring.notes,
+        details=scoring.details,
+        statistics=scoring.statistics,
+        resources=_resources(outcome, wall, job.limits.gpus),
         started_at=started_at,
         finished_at=datetime.now(UTC),
-        submission_name=shown(outcome.ready.name, 200)
-        if outcome.ready and outcome.ready.name
-        else None,
+        submission_name=shown(ready.name, 200) if ready and ready.name else None,
         notes=[capped_line(note) for note in outcome.notes],
-        log_tail=outcome.log.tail_lines(policy.tail_lines) if status is not Status.OK else [],
+        log_tail=(
+            outcome.log.tail_lines(job.policy.tail_lines) if scoring.status is not Status.OK else []
+        ),
         log_bytes=outcome.log.total_bytes,
     )
-    csv_bytes = to_csv(bundle.spec, predictions) if predictions is not None else None
-    if not policy.sealed:
-        return FoldReport(exact, csv_bytes, outcome.log.text(), scored)
-    if status is not Status.INFRA_ERROR and verdict.public_reason:
-        assert matches_a_template(verdict.public_reason), verdict.public_reason
-    public_result = seal_fold(exact, capped_line(verdict.public_reason))
-    return FoldReport(public_result, csv_bytes, outcome.log.text(), scored, private=exact)
+    predictions = judgement.predictions
+    csv_bytes = to_csv(job.bundle.spec, predictions) if predictions is not None else None
+    if not job.policy.sealed:
+        return FoldReport(exact, csv_bytes, outcome.log.text(), scoring.scored)
+    if scoring.status is not Status.INFRA_ERROR and scoring.public_reason:
+        assert matches_a_template(scoring.public_reason), scoring.public_reason
+    public_result = seal_fold(exact, capped_line(scoring.public_reason))
+    return FoldReport(public_result, csv_bytes, outcome.log.text(), scoring.scored, exact)
 
 
 def _wants_genelab_statistics(bundle: Bundle) -> bool:
@@ -240,14 +289,12 @@ def _wants_genelab_statistics(bundle: Bundle) -> bool:
     return benchmark is None or benchmark.suite == "genelab"
 
 
-def _hello(
-    bundle: Bundle, inputs: PredictInputs, applied: AppliedLimits, fold_id: str, train_dir: str
-) -> Hello:
-    spec = bundle.spec
+def _hello(job: FoldJob, inputs: PredictInputs, train_dir: str) -> Hello:
+    spec, applied = job.bundle.spec, job.limits
     return Hello(
         task=TaskInfo(
             bundle_id=spec.id,
-            fold_id=fold_id,
+            fold_id=job.fold.id,
             task_type=spec.task_type,
             classes=spec.classes,
             positive_class=spec.positive_class,
@@ -256,11 +303,7 @@ def _hello(
             meta_columns=inputs.meta_columns,
             n_train=inputs.n_train,
             n_test=len(inputs.ids),
-            benchmark=(
-                {"suite": b.suite, "task_id": b.task_id, "variant": b.variant}
-                if (b := spec.benchmark) is not None
-                else None
-            ),
+            benchmark=spec.benchmark.as_dict() if spec.benchmark is not None else None,
         ),
         train_dir=train_dir,
         limits=RunLimits(
@@ -274,19 +317,12 @@ def _hello(
 
 
 def _resources(outcome: SessionOutcome, wall: float, gpus: int) -> FoldResources:
-    phases = {
-        name: PhaseUsage(
-            wall_seconds=usage.wall_seconds,
-            cpu_seconds=usage.cpu_seconds,
-            peak_memory_bytes=usage.peak_memory_bytes,
-        )
-        for name, usage in outcome.phases.items()
-    }
+    phases = outcome.phases
     cpu_values = [p.cpu_seconds for p in phases.values() if p.cpu_seconds is not None]
     peaks = [p.peak_memory_bytes for p in phases.values() if p.peak_memory_bytes is not None]
     exit_info = outcome.exit
     return FoldResources(
-        phases=phases,
+        phases=dict(phases),
         wall_seconds=wall,
         cpu_seconds=sum(cpu_values) if cpu_values else None,
         peak_memory_bytes=max(peaks) if peaks else None,
@@ -296,15 +332,14 @@ def _resources(outcome: SessionOutcome, wall: float, gpus: int) -> FoldResources
     )
 
 
-def _infra_report(
-    fold: FoldPaths, reason: str, started_at: datetime, applied: AppliedLimits
-) -> FoldReport:
+def infra_report(job: FoldJob, reason: str, started_at: datetime) -> FoldReport:
+    """A fold the machine (or the runner) failed: never the submission's fault."""
     result = FoldResult(
-        fold_id=fold.id,
+        fold_id=job.fold.id,
         status=Status.INFRA_ERROR,
-        reason=reason,
+        reason=capped_line(reason),
         n_test=0,
-        resources=FoldResources(phases={}, wall_seconds=0.0, gpus=applied.gpus),
+        resources=FoldResources(phases={}, wall_seconds=0.0, gpus=job.limits.gpus),
         started_at=started_at,
         finished_at=datetime.now(UTC),
     )

@@ -7,7 +7,9 @@ wait or store without limit. Change them here, never inline.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 KiB: Final = 1024
 MiB: Final = 1024 * KiB
@@ -71,3 +73,26 @@ LABEL_MANAGED: Final = "io.airlock.managed"
 LABEL_RUN: Final = "io.airlock.run"
 LABEL_OWNER: Final = "io.airlock.owner"
 LABEL_FOLD: Final = "io.airlock.fold"
+
+
+class AppliedLimits(BaseModel):
+    """The limits a fold runs under: the bundle's, lowered where the run asked for less.
+
+    The one limits type, from the bundle and the command line down to the container spec
+    and the session's deadlines; results record it as provenance.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    handshake_seconds: float
+    fit_seconds: float
+    predict_seconds: float
+    memory_bytes: int
+    cpus: float
+    gpus: int
+    pids_limit: int = PIDS_LIMIT
+    tmpfs_bytes: int = TMPFS_BYTES
+    network: Literal["none"] = "none"
+    read_only_root: bool = True
+    user: str = CONTAINER_USER
+    max_message_bytes: int = MAX_MESSAGE_BYTES

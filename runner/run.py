@@ -20,9 +20,10 @@ from runner.bundle import manifest
 from runner.bundle.load import Bundle, FoldPaths, load_bundle, suite_bundles
 from runner.bundle.spec import parse_bytes
 from runner.errors import BundleError, Cancelled, UsageError
-from runner.evaluate import FoldReport, LogPolicy, evaluate_fold
+from runner.evaluate import FoldJob, FoldReport, LogPolicy, evaluate_fold
+from runner.limits import AppliedLimits
 from runner.results.aggregate import aggregate
-from runner.results.model import AppliedLimits, Provenance, SubmissionResult
+from runner.results.model import Provenance, SubmissionResult
 from runner.results.statistics import task_statistics
 from runner.results.store import ResultStore, result_key
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
@@ -263,6 +264,11 @@ class Plan:
             self.policy.tail_lines,
         )
 
+    def job(self, fold_id: str, run_id: str) -> FoldJob:
+        """What evaluating one of its folds needs."""
+        fold = self.bundle.fold(fold_id)
+        return FoldJob(self.bundle, fold, self.image, self.applied, run_id, self.policy)
+
 
 def stored_fold(store: ResultStore, plan: Plan, fold_id: str) -> FoldReport | None:
     """A finished fold of an earlier run (or another worker) that may stand in for this one."""
@@ -356,11 +362,7 @@ def build_result(
             finished_at=minute(datetime.now(UTC)) if plan.policy.sealed else datetime.now(UTC),
             limits=applied,
             team=plan.team,
-            benchmark=(
-                {"suite": b.suite, "task_id": b.task_id, "variant": b.variant}
-                if (b := spec.benchmark) is not None
-                else None
-            ),
+            benchmark=spec.benchmark.as_dict() if spec.benchmark is not None else None,
             log_policy="sealed" if plan.policy.sealed else "dry-run",
             isolation="container" if plan.isolated else "none",
             participant_log_lines=plan.policy.tail_lines,
@@ -467,12 +469,7 @@ class SuiteRunner:
             known = ", ".join(f for b in bundles for f in b.spec.folds)
             raise UsageError(f"--fold {', '.join(sorted(unknown))}: no such fold (folds: {known})")
         for plan in plans:  # refuse impossible runs before anything starts
-            applied = plan.applied
-            self._provider.check(
-                SandboxSpec(
-                    image.id, plan.bundle.path, applied.memory_bytes, applied.cpus, applied.gpus
-                )
-            )
+            self._provider.check(SandboxSpec(image.id, plan.bundle.path, plan.applied))
         return plans
 
     @staticmethod
@@ -501,14 +498,9 @@ class SuiteRunner:
                     return None
                 report = evaluate_fold(
                     self._provider,
-                    bundle,
-                    fold,
-                    plan.image,
-                    plan.applied,
-                    run_id=run_id,
+                    plan.job(fold.id, run_id),
                     cancel=self.cancel,
                     on_phase=on_phase,
-                    policy=plan.policy,
                 )
             if self.cancel.is_set():
                 return report  # interrupted: nothing of this fold is kept

@@ -17,7 +17,6 @@ from typing import TypeVar
 
 from runner import limits
 from runner.bundle.load import PredictInputs
-from runner.bundle.spec import TimeLimits
 from runner.errors import (
     BundleError,
     InfraError,
@@ -39,20 +38,12 @@ from runner.protocol.messages import (
     predictions_budget,
 )
 from runner.reasons import public
+from runner.results.model import PhaseUsage
 from runner.sandbox.base import ExitInfo, Sandbox, SandboxProvider, SandboxSpec
 from runner.sandbox.logs import LogCapture
 
 STARTUP, HANDSHAKE, FIT, PREDICT, SHUTDOWN = "startup", "handshake", "fit", "predict", "shutdown"
 _EXIT_WAIT_SECONDS = 3.0
-
-
-@dataclass
-class PhaseUsage:
-    """What one phase cost. CPU and memory are None when they could not be measured."""
-
-    wall_seconds: float
-    cpu_seconds: float | None = None
-    peak_memory_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +53,6 @@ class SessionPlan:
     spec: SandboxSpec
     hello: Hello
     inputs: PredictInputs
-    time_limits: TimeLimits
     outputs: int = 1
     """Values per test row in a reply: 1 (binary), classes (multiclass) or labels."""
     batch_bytes: int = limits.PREDICT_BATCH_BYTES
@@ -107,7 +97,9 @@ class _Meter:
             cpu = None
             if after.cpu_seconds is not None:
                 cpu = max(after.cpu_seconds - (before.cpu_seconds or 0.0), 0.0)
-            self._outcome.phases[name] = PhaseUsage(wall, cpu, after.peak_memory_bytes)
+            self._outcome.phases[name] = PhaseUsage(
+                wall_seconds=wall, cpu_seconds=cpu, peak_memory_bytes=after.peak_memory_bytes
+            )
 
 
 def run_session(
@@ -124,7 +116,7 @@ def run_session(
     except InfraError as exc:
         outcome.infra_error = exc
         return outcome
-    outcome.phases[STARTUP] = PhaseUsage(time.monotonic() - started)
+    outcome.phases[STARTUP] = PhaseUsage(wall_seconds=time.monotonic() - started)
     try:
         _converse(sandbox, plan, outcome, on_phase)
     except SubmissionFault as fault:
@@ -153,7 +145,7 @@ def _converse(
 ) -> None:
     channel = Channel(sandbox)
     meter = _Meter(sandbox, outcome, on_phase)
-    time_limits = plan.time_limits
+    time_limits = plan.spec.limits
 
     def exchange(
         phase: str, data: bytes, limit: float, deadline: float, budget: ReplyBudget | None = None

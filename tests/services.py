@@ -1,15 +1,18 @@
-"""Real services on loopback for the worker-pool tests and benchmarks/queue.py: a RabbitMQ
-node (Debian's rabbitmq-server) with its own data directory, a Docker registry (Debian's
-docker-registry), and `airlock worker` processes."""
+"""Real services on loopback for the worker-pool tests and benchmarks/pool_throughput.py: a
+RabbitMQ node (Debian's rabbitmq-server) with its own data directory, a Docker registry
+(Debian's docker-registry), an S3 server (moto's standalone server) and `airlock worker`
+processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,108 @@ class Registry:
             self.process.terminate()
             self.process.wait()
             self.process = None
+
+
+@dataclass
+class S3Server:
+    """moto's standalone S3 server: a real HTTP endpoint on loopback, no in-process patching."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The AWS environment that points clients (and `airlock`) at this server."""
+        return {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AIRLOCK_S3_ATTEMPTS": "2",
+            "AIRLOCK_S3_TIMEOUT": "2",
+        }
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(self.port, 30, "the S3 server")
+        except ServiceError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a test may have paused it
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def client(self) -> Any:
+        import boto3
+
+        env = self.env
+        return boto3.client(
+            "s3",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env["AWS_DEFAULT_REGION"],
+        )
+
+
+@contextlib.contextmanager
+def s3_server(*buckets: str) -> Iterator[S3Server]:
+    """A running S3 server with ``buckets`` created; stopped on exit."""
+    server = S3Server(free_port())
+    server.start()
+    try:
+        client = server.client()
+        for bucket in buckets:
+            client.create_bucket(Bucket=bucket)
+        yield server
+    finally:
+        server.stop()
+
+
+# Two submissions' worth of a result store, as the S3 and status tests read it back.
+KEY_A = "team-a.aaaaaa@aaaaaaaaaaaa/task1@bbbbbbbbbbbb"
+KEY_B = "team-b.bbbbbb@cccccccccccc/task1@bbbbbbbbbbbb"
+MISSING_LABELS = "sealed labels of bundle 'task1' not found in /srv/airlock/sealed/task1"
+
+
+def fold_record(fold_id: str, status: str, reason: str = "") -> bytes:
+    from datetime import UTC, datetime
+
+    from runner.results.model import FoldResources, FoldResult
+    from runner.resume import FoldRecord
+
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    result = FoldResult.model_validate(
+        {"fold_id": fold_id, "status": status, "reason": reason, "n_test": 10,
+         "metrics": {"auroc": 0.7} if status == "ok" else {},
+         "resources": FoldResources(phases={}, wall_seconds=1.0), "started_at": when,
+         "finished_at": when}
+    )  # fmt: skip
+    return FoldRecord(fingerprint="f" * 64, run_id="run1", result=result).model_dump_json().encode()
+
+
+def store_two_submissions(store: Any, result: Any) -> None:
+    """Submission A complete (two ok folds, predictions, a log, its result.json last);
+    submission B half done: one ok fold and one stored as infra_error, in a fold named
+    ``result`` (so its record is ``folds/result.json``), and no result.json."""
+    store.put_artifact(KEY_A, "predictions/f0.csv", b"id,score\nx,0.5\n")
+    store.put_artifact(KEY_A, "logs/f1.stderr.log", b"warning\n")
+    store.put_artifact(KEY_A, "folds/f0.json", fold_record("f0", "ok"))
+    store.put_artifact(KEY_A, "folds/f1.json", fold_record("f1", "ok"))
+    store.put_result(KEY_A, result)
+    store.put_artifact(KEY_B, "folds/f0.json", fold_record("f0", "ok"))
+    store.put_artifact(
+        KEY_B, "folds/result.json", fold_record("result", "infra_error", MISSING_LABELS)
+    )
 
 
 def push(docker_client: Any, registry: str, image: str, name: str) -> str:

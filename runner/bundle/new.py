@@ -627,15 +627,16 @@ def _roles(
     keys: dict[str, str] = {}
     for role, key, names in named:
         for name in names:
-            if name not in table.columns:
+            named_as = f"column {name!r} ({key} in {where.name})"
+            if name == table.id_column:
+                message = f"{named_as} is the sample id column; name another column"
+                problems.append(Problem(table.path, message, 1))
+            elif name not in table.columns:
                 guess = nearest(name, table.columns)
                 hint = f"did you mean {guess!r}?" if guess else f"columns: {table.columns[:8]}"
-                what = "is the sample id column" if name == table.id_column else "is missing"
-                problems.append(
-                    Problem(
-                        table.path, f"column {name!r} ({key} in {where.name}) {what} ({hint})", 1
-                    )
-                )
+                problems.append(Problem(table.path, f"{named_as} is missing ({hint})", 1))
+            elif role == "features" and keys.get(name) == key:
+                problems.append(Problem(where, f"{named_as} is named twice; name it once"))
             elif roles.setdefault(name, role) != role:
                 problems.append(
                     Problem(

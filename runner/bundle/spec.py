@@ -125,6 +125,10 @@ class BenchmarkRef(_Strict):
         """GeneLab cross-mission pair tasks (B*) have no GO/NO-GO."""
         return self.suite == "genelab" and self.task_id.startswith("B")
 
+    def as_dict(self) -> dict[str, str]:
+        """What results and the ``hello`` message say of it: suite, task id, variant."""
+        return {"suite": self.suite, "task_id": self.task_id, "variant": self.variant}
+
 
 class BundleSpec(_Strict):
     """Contents of ``bundle.yaml``."""

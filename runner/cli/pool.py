@@ -133,8 +133,10 @@ def status(
         bool, typer.Option("--json", help="Print one JSON object (queues, workers, folds).")
     ] = False,
 ) -> None:
-    """Queue depth, running jobs per worker, fold counts by status and every infra_error fold
-    with its reason (jobs a worker could not run are stored as such, never dropped)."""
+    """Queue depth, running jobs per worker, and stored folds by status with infra_error reasons.
+
+    A job a worker could not run is stored as an infra_error fold with its reason, never
+    dropped; --json prints queues, workers, fold counts and those folds as one object."""
     from runner.distributed.status import broker_status, store_status
     from runner.distributed.tasks import make_app
     from runner.results.store import store_at

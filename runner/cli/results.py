@@ -20,7 +20,7 @@ import typer
 from runner.cli.errors import EXIT_USAGE, fail, output_console, user_errors
 
 if TYPE_CHECKING:
-    from runner.leaderboard.ranking import Board
+    from runner.leaderboard.ranking import Board, DeclaredTask
     from runner.results.model import SubmissionResult
 
 app = typer.Typer(help="Read stored results.", no_args_is_help=True)
@@ -321,8 +321,19 @@ def baselines(
     with user_errors():
         found = store_at(results).results()
     if not found:
-        raise fail(f"no results in {results}", EXIT_USAGE)
-    out.write_text(baselines_markdown(found, spaceomicsbench, genelab))
+        raise fail(
+            f"no results in {results}; run the baseline images with `airlock run --results "
+            f"{results}` first, or give --results the store that holds them",
+            EXIT_USAGE,
+        )
+    text = baselines_markdown(found, spaceomicsbench, genelab)
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        raise fail(
+            f"cannot write {out}: {exc.strerror or exc}; give --out a file you can write",
+            EXIT_USAGE,
+        ) from None
     typer.echo(f"wrote {out} ({len(found)} results)")
 
 
@@ -337,7 +348,11 @@ def publish(
     from runner.results.store import publish as copy
 
     if not local.is_dir():
-        raise fail(f"{local}: not a directory", EXIT_USAGE)
+        raise fail(
+            f"{local} is not a directory; give the local result store a run kept "
+            "(its --results, or --local-copy for s3:// runs)",
+            EXIT_USAGE,
+        )
     with user_errors():
         count = copy(LocalResultStore(local), store_at(to))
     typer.echo(f"published {count} file(s) from {local} to {to}")
@@ -386,6 +401,41 @@ def _boards_json(boards: list[Board]) -> list[BoardJSON]:
     return shown
 
 
+def _declared(paths: list[Path]) -> list[DeclaredTask]:
+    """The tasks of the bundles given with --suite (their specs only: nothing is verified)."""
+    from runner.bundle.load import read_spec, suite_bundles
+    from runner.errors import BundleError
+    from runner.leaderboard.ranking import declared_tasks
+
+    specs = []
+    for path in paths:
+        for bundle in suite_bundles(path):
+            spec, problems = read_spec(bundle)
+            if spec is None:
+                raise BundleError(str(problems[0]))
+            specs.append(spec)
+    return declared_tasks(specs)
+
+
+@app.command("migrate")
+def migrate(
+    results: Annotated[Path, typer.Option(help="A result directory in the Airlock 0.1 layout.")],
+) -> None:
+    """Move results of the old layout (keyed by image only) to their submission's key."""
+    from runner.results.store import LocalResultStore
+    from runner.results.store import migrate as move
+
+    with user_errors():
+        moved, left = move(LocalResultStore(results))
+    typer.echo(f"moved {len(moved)} result(s) to the team-and-image layout")
+    for directory in left:
+        typer.echo(
+            f"left {results / directory}: an interrupted run (no result.json names its team); "
+            "run it again or delete it",
+            err=True,
+        )
+
+
 def leaderboard(
     results: Annotated[str, typer.Option(help="Result store: a directory or s3://bucket/prefix.")],
     out: Annotated[Path, typer.Option(help="Directory for leaderboard.md, .csv and .html.")],
@@ -399,6 +449,14 @@ def leaderboard(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    suite: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="The bundles (or directories of bundles) whose tasks the boards must show "
+            "(repeatable): a submission missing one ranks below every complete one. "
+            "Default: every task some submission ran.",
+        ),
+    ] = None,
 ) -> None:
     """Rank every complete result by the hosted benchmark's rules; write md, csv and html."""
     from runner.leaderboard import render
@@ -419,7 +477,9 @@ def leaderboard(
             "(local --command runs never rank), or give --results the store that holds them",
             EXIT_USAGE,
         )
-    boards = build_boards(found, per_team)  # type: ignore[arg-type]
+    with user_errors():
+        declared = _declared(suite or [])
+    boards = build_boards(found, per_team, declared)  # type: ignore[arg-type]
     try:
         render.write_all(boards, out)
     except OSError as exc:

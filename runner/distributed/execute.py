@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from runner import resume
 from runner.distributed.bundles import DEFAULT_CACHE, fetch_bundle, fetch_sealed
-from runner.distributed.jobs import Job
+from runner.distributed.jobs import HASH_PATTERN, ID_PATTERN, Job
 from runner.errors import BundleError, InfraError
 from runner.evaluate import LogPolicy, evaluate_fold
 from runner.results.model import FoldResources, FoldResult
@@ -50,8 +50,8 @@ log = logging.getLogger("airlock.worker")
 UNRUNNABLE = "unrunnable"
 """The fingerprint of a record stored for a job that could not run (never reused)."""
 MAX_REASON = 500
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")  # bundle and fold ids (bundle.yaml)
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_ID = re.compile(ID_PATTERN)
+_DIGEST = re.compile(HASH_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,10 @@ def plan_for(job: Job, provider: DockerProvider, cache: Path = DEFAULT_CACHE) ->
     path = fetch_bundle(job.bundle_uri, job.bundle_hash, cache)
     sealed = fetch_sealed(job.sealed_uri, job.bundle_hash, cache)
     (bundle,) = load_for_run([path], sealed)
+    if bundle.spec.id != job.bundle_id:
+        raise BundleError(
+            f"{job.bundle_uri}: holds bundle {bundle.spec.id!r}, not {job.bundle_id!r}"
+        )
     if job.fold_id not in bundle.spec.folds:
         raise BundleError(f"{job.bundle_id}: no fold {job.fold_id!r}")
     image = provider.ensure_image(job.image)
@@ -222,13 +226,9 @@ def execute(
         if store.get_artifact(plan.key, RESULT_NAME) is None:
             completed = complete_if_done(store, plan, job, provider)
         return Outcome("already-stored", existing.result.status, completed=completed)
-    fold = plan.bundle.fold(job.fold_id)
     cancel = cancel or threading.Event()
     with fold_slot(schedule or FoldSchedule.ONE_PER_SUBMISSION, plan.image.id, cancel):
-        report = evaluate_fold(
-            provider, plan.bundle, fold, plan.image, plan.applied,
-            run_id=job.suite_id, cancel=cancel, policy=plan.policy,
-        )  # fmt: skip
+        report = evaluate_fold(provider, plan.job(job.fold_id, job.suite_id), cancel=cancel)
     queued = datetime.fromtimestamp(job.enqueued_at, UTC)
     report = dataclasses.replace(
         report, result=report.result.model_copy(update={"queued_at": queued})

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 CPU, GPU = "cpu", "gpu"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
+"""Bundle and fold ids, as bundle.yaml allows them (they become parts of store keys)."""
+HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
 QUEUES = (CPU, GPU)
 TASK_NAME = "airlock.run_fold"
 
@@ -26,9 +29,9 @@ class Job(BaseModel):
     bundle_uri: str = Field(
         description="Where the bundle is: a shared path or s3://bucket/prefix/<bundle>."
     )
-    bundle_hash: str
-    bundle_id: str
-    fold_id: str
+    bundle_hash: str = Field(pattern=HASH_PATTERN)
+    bundle_id: str = Field(pattern=ID_PATTERN)
+    fold_id: str = Field(pattern=ID_PATTERN)
     sealed_uri: str | None = Field(
         default=None, description="The organizer's sealed labels for the bundle."
     )

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runner.limits import AppliedLimits as AppliedLimits  # noqa: PLC0414 - re-exported
 from runner.verdict import Status
 
 RESULT_SCHEMA = "airlock-result/1"
@@ -88,23 +89,6 @@ class FoldResult(_Model):
     reused_from: str | None = Field(
         default=None, description="Run id whose stored result this fold reuses (resumed run)."
     )
-
-
-class AppliedLimits(_Model):
-    """The limits the folds actually ran under."""
-
-    handshake_seconds: float
-    fit_seconds: float
-    predict_seconds: float
-    memory_bytes: int
-    cpus: float
-    gpus: int
-    pids_limit: int
-    tmpfs_bytes: int
-    network: Literal["none"] = "none"
-    read_only_root: bool = True
-    user: str
-    max_message_bytes: int
 
 
 class Provenance(_Model):

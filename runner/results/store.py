@@ -27,7 +27,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from runner.errors import StoreError
+from runner.errors import OldStoreLayout, StoreError
 from runner.results.model import SubmissionResult
 
 RESULT_NAME = "result.json"
@@ -48,8 +48,8 @@ def result_key(image_id: str, bundle_id: str, bundle_hash: str, team: str) -> st
     return f"{submission_key(team, image_id)}/{bundle_id}@{bundle}"
 
 
-def legacy_refusal(where: str, found: list[str]) -> StoreError:
-    return StoreError(
+def legacy_refusal(where: str, found: list[str]) -> OldStoreLayout:
+    return OldStoreLayout(
         f"{where} holds {len(found)} result(s) in the layout of Airlock 0.1 (keyed by image "
         f"only, e.g. {found[0]}/), which mixes up teams that ran the same image; migrate "
         f"them with: airlock results migrate --results {where}"

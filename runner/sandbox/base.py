@@ -8,21 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner import limits
+from runner.limits import AppliedLimits
 from runner.sandbox.logs import LogCapture
 
 
 @dataclass(frozen=True)
 class SandboxSpec:
-    """Everything needed to start one fold's sandbox. Limits here are already applied ones."""
+    """Everything needed to start one fold's sandbox, its limits already applied."""
 
     image: str
     train_dir: Path
-    memory_bytes: int
-    cpus: float
-    gpus: int = 0
-    pids_limit: int = limits.PIDS_LIMIT
-    tmpfs_bytes: int = limits.TMPFS_BYTES
-    user: str = limits.CONTAINER_USER
+    limits: AppliedLimits
     labels: dict[str, str] = field(default_factory=dict)
 
 

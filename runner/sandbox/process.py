@@ -250,7 +250,7 @@ class ProcessProvider(SandboxProvider):
 
     def start(self, spec: SandboxSpec, cancel: threading.Event) -> ProcessSandbox:
         env = dict(os.environ)
-        threads = str(max(1, int(-(-spec.cpus // 1))))
+        threads = str(max(1, int(-(-spec.limits.cpus // 1))))
         env.update(
             AIRLOCK_TRAIN_DIR=self.train_path(spec),
             OMP_NUM_THREADS=threads,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,53 +19,18 @@ from runner.results.s3 import S3ResultStore
 from runner.results.store import LocalResultStore, PublishingStore, publish
 from tests.helpers import REPO, SAMPLES, bundle_variant
 from tests.integration.conftest import ARTIFACTS
+from tests.services import s3_server as s3_server_running
 
 BUCKET = "airlock-results"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     pytest.importorskip("moto")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AIRLOCK_S3_ATTEMPTS": "2",
-        "AIRLOCK_S3_TIMEOUT": "2",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("the S3 server did not start")
-            time.sleep(0.1)
-    import boto3
-
-    client = boto3.client("s3")
-    client.create_bucket(Bucket=BUCKET)
-    yield {"process": server, "client": client, "env": env}
-    server.send_signal(signal.SIGCONT)
-    server.kill()
-    server.wait()
+    with s3_server_running(BUCKET) as server:
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        yield {"process": server.process, "client": server.client(), "env": server.env}
 
 
 def test_upload_list_overwrite(s3_server: dict[str, Any], tmp_path: Path) -> None:
@@ -91,6 +55,43 @@ def test_upload_list_overwrite(s3_server: dict[str, Any], tmp_path: Path) -> Non
     LocalResultStore(local).put_result("k2/c", result("t", "b", "task2", [0.5, 0.5]))
     assert publish(LocalResultStore(local), store) == 1
     assert len(store.results()) == 2
+
+
+def test_fold_records_and_results_of_two_submissions_are_listed_apart(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """Fold records are ``<key>/folds/<fold>.json`` and results ``<key>/result.json``, under
+    this store's prefix only; `airlock status` counts the records and lists the
+    infra_error ones, the same on S3 as in a directory."""
+    from runner.distributed.status import FailedFold, store_status
+    from runner.resume import FoldRecord
+    from tests.services import KEY_A, KEY_B, MISSING_LABELS, store_two_submissions
+    from tests.unit.test_leaderboard_ranking import result
+
+    done = result("team-a", "a", "task1", [0.7, 0.7])
+    store = S3ResultStore(f"s3://{BUCKET}/competition")
+    store_two_submissions(store, done)
+    store_two_submissions(S3ResultStore(f"s3://{BUCKET}/competition-old"), done)  # a neighbour
+    records = [FoldRecord.model_validate_json(raw) for raw in store.fold_records()]
+    assert sorted((r.result.fold_id, str(r.result.status)) for r in records) == [
+        ("f0", "ok"),
+        ("f0", "ok"),
+        ("f1", "ok"),
+        ("result", "infra_error"),
+    ]
+    assert sorted(key for key, _ in store.fold_record_items()) == [KEY_A, KEY_A, KEY_B, KEY_B]
+    assert store.result_keys() == [f"competition/{KEY_A}/result.json"]
+    assert [r.provenance.team for r in store.results()] == ["team-a"]
+    expected = [FailedFold(KEY_B, "result", MISSING_LABELS, "run1")]
+    on_s3 = store_status(store)
+    assert on_s3.statuses == {"ok": 3, "infra_error": 1}
+    assert on_s3.infra_errors == expected
+    assert on_s3.unreadable == []
+    local = LocalResultStore(tmp_path / "local")
+    store_two_submissions(local, done)
+    in_directory = store_status(local)
+    assert (in_directory.statuses, in_directory.infra_errors) == (on_s3.statuses, expected)
+    assert len(local.results()) == len(store.results()) == 1
 
 
 @pytest.mark.docker

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runner.bundle import manifest
 from runner.bundle.load import load_bundle
 from runner.bundle.validate import validate_bundle
 from tests.helpers import REPO, run_airlock
@@ -173,3 +174,173 @@ def test_an_existing_bundle_is_never_replaced_without_force(tmp_path: Path) -> N
     forced = run_airlock("bundle", "new", str(EXAMPLE / "new.yaml"), "--out", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
     assert not (out / "keep").exists()
+
+
+# --- one table, its columns' roles named in the YAML --------------------------------------
+
+ONE_TABLE = EXAMPLE / "one-table.yaml"
+
+
+def test_the_one_table_example_makes_the_bundle_of_the_several_files(tmp_path: Path) -> None:
+    """docs/examples/bundle-new/one-table.yaml: samples.csv holds the columns of
+    features.csv, labels.csv and meta.csv; the folds come out byte for byte the same."""
+    one, sealed = tmp_path / "one", tmp_path / "one-labels"
+    done = run_airlock("bundle", "new", str(ONE_TABLE), "--out", str(one), "--sealed-out", str(sealed))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # every column has a role: nothing left out, no warning
+    checked = run_airlock("bundle", "validate", str(one), "--sealed", str(sealed), "--json")
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout) == {
+        "ok": True,
+        "bundles": [{"path": str(one), "ok": True, "problems": []}],
+    }
+    several = tmp_path / "several"
+    assert run_airlock("bundle", "new", str(EXAMPLE / "new.yaml"), "--out", str(several)).returncode == 0  # fmt: skip
+    files = sorted(p.relative_to(several) for p in (several / "folds").rglob("*") if p.is_file())
+    assert len(files) == 3 * 5  # per fold: train X, y, meta; test X, meta
+    for name in files:
+        assert (one / name).read_bytes() == (several / name).read_bytes(), name
+    for fold in ("mission_RR-1", "mission_RR-3", "mission_RR-6"):
+        assert (sealed / fold / "y.csv").read_bytes() == (
+            tmp_path / "several.sealed" / fold / "y.csv"
+        ).read_bytes()
+    spec = load_bundle(one).spec
+    assert (spec.split.kind, spec.split.group) == ("leave-one-group-out", "mission")
+    assert set(spec.source_files) == {"one-table.yaml", "samples.csv"}
+
+
+def _one_table(
+    source: Path, rows: list[list[str]], config: dict[str, object], name: str = "t.yaml"
+) -> Path:
+    with (source / "all.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    base = {
+        "id": "one-table", "title": "One table", "synthetic": True, "task_type": "binary",
+        "classes": ["ground", "flight"], "positive_class": "flight",
+        "metrics": {"primary": "auroc"}, "table": "all.csv", "label": "condition",
+        "split": {"kind": "kfold", "k": 3},
+    }  # fmt: skip
+    base.update(config)
+    path = source / name
+    path.write_text(yaml.safe_dump({k: v for k, v in base.items() if v is not None}))
+    return path
+
+
+def _example_table(example: Path) -> list[list[str]]:
+    """The example's columns in one table, a text column without a role added (batch)."""
+    features, labels, meta = (_rows(example / f"{n}.csv") for n in ("features", "labels", "meta"))
+    return [
+        [f[0], f[1], "batch" if i == 0 else f"b{i % 2}", *y[1:], *f[2:], *m[1:]]
+        for i, (f, y, m) in enumerate(zip(features, labels, meta, strict=True))
+    ]
+
+
+def test_one_table_takes_every_other_numeric_column_and_warns_about_text(
+    example: Path, tmp_path: Path
+) -> None:
+    rows = _example_table(example)
+    config = _one_table(example, rows, {"meta": ["sex"]})
+    out = tmp_path / "b"
+    done = run_airlock("bundle", "new", str(config), "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    bundle_hash = manifest.bundle_hash(out / manifest.MANIFEST_NAME)
+    assert done.stdout == f"{out}  {bundle_hash}\n"  # --quiet: the result line only
+    assert done.stderr == (
+        f"airlock: warning: {example / 'all.csv'}, line 1: 2 column(s) hold text and have no role, so they "
+        "are left out: ['batch', 'mission']; name them in meta: to give them to the "
+        "submission, or in features: to have each cell checked as a number\n"
+    )
+    validated = run_airlock("bundle", "validate", str(out), "--sealed", str(tmp_path / "b.sealed"))
+    assert validated.returncode == 0, validated.stdout
+    header = _rows(out / "folds" / "fold0" / "train" / "X.csv")[0]
+    assert header == ["id", "GENE01", "GENE02", "GENE03", "GENE04", "GENE05", "GENE06"]
+    assert _rows(out / "folds" / "fold0" / "train" / "meta.csv")[0] == ["id", "sex"]
+    # Named features are checked cell by cell: batch is text.
+    config = _one_table(example, rows, {"features": ["GENE01", "batch"]})
+    bad = run_airlock("bundle", "new", str(config), "--out", str(tmp_path / "c"))
+    assert bad.returncode == 2
+    assert "all.csv, line 2, column 'batch': expected a number, found 'b1'" in bad.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def test_one_multilabel_table(example: Path, tmp_path: Path) -> None:
+    features = _rows(example / "features.csv")
+    rows = [["sample", "grp", "a", "b", *features[0][1:]]] + [
+        [row[0], f"g{i % 3}", str(i % 2), str(i // 2 % 2), *row[1:]]
+        for i, row in enumerate(features[1:])
+    ]
+    config = _one_table(
+        example, rows,
+        {"task_type": "multilabel", "classes": None, "positive_class": None, "label": None,
+         "labels": ["a", "b"], "group": "grp", "metrics": {"primary": "micro_f1"},
+         "split": {"kind": "leave-one-group-out"}},
+    )  # fmt: skip
+    out = tmp_path / "ml"
+    done = run_airlock("bundle", "new", str(config), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert run_airlock("bundle", "validate", str(out), "--sealed", str(tmp_path / "ml.sealed")).returncode == 0  # fmt: skip
+    spec = load_bundle(out).spec
+    assert (spec.labels, spec.folds) == (["a", "b"], ["grp_g0", "grp_g1", "grp_g2"])
+    assert _rows(tmp_path / "ml.sealed" / "grp_g0" / "y.csv")[:2] == [["id", "a", "b"], ["RR-1_00", "0", "0"]]  # fmt: skip
+    assert _rows(out / "folds" / "grp_g0" / "test" / "meta.csv")[0] == ["id", "grp"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"label": "conditoin"},
+         "all.csv, line 1: column 'conditoin' (label in t.yaml) is missing (did you mean 'condition'?)"),
+        ({"features": ["GENE01", "condition"]},
+         "t.yaml: column 'condition' is named by both label and features; give each column one role"),
+        ({"label": None},
+         "t.yaml: a binary table names its label column in 'label'"),
+        ({"labels": ["condition"], "task_type": "multilabel", "classes": None, "positive_class": None},
+         "t.yaml: a multilabel table names its label columns in 'labels: [...]'"),
+        ({"split": {"kind": "leave-one-group-out"}},
+         "t.yaml: split kind leave-one-group-out needs 'split.group' (a meta column) or 'group'"),
+        ({"data": {"features": "features.csv", "labels": "labels.csv"}},
+         "t.yaml: give either 'data' and 'split', or 'train' and 'test', or 'table' and 'split'"),
+    ],
+    ids=["missing-column", "two-roles", "no-label", "multilabel-label", "no-group", "two-sources"],
+)  # fmt: skip
+def test_one_table_mistakes_are_one_line_each(
+    config: dict[str, object], message: str, example: Path, tmp_path: Path
+) -> None:
+    path = _one_table(example, _example_table(example), config)
+    done = run_airlock("bundle", "new", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stdout
+    message = message.replace("t.yaml:", f"{path}:").replace("all.csv,", f"{example}/all.csv,")
+    assert done.stderr == f"airlock: error: {message}; nothing written, fix it and run again\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_key_names_its_line_and_the_nearest_valid_key(
+    example: Path, tmp_path: Path
+) -> None:
+    config = example / "one-table.yaml"
+    text = config.read_text()
+    line = next(n for n, x in enumerate(text.splitlines(), 1) if x.startswith("label:"))
+    config.write_text(text.replace("\nlabel: condition", "\nlable: condition"))
+    done = run_airlock("bundle", "new", str(config), "--out", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"airlock: error: {config}, line {line}: unknown key 'lable' (did you mean "
+        "'label'?); nothing written, fix it and run again\n"
+    )
+    # Nested keys, and several problems: one line each, then what to do.
+    config.write_text(
+        text.replace("  kind: leave", "  knd: leave").replace(
+            "\npositive_class:", "\npositiv_class:"
+        )
+    )
+    done = run_airlock("bundle", "new", str(config), "--out", str(tmp_path / "o"))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert any("unknown key 'positiv_class' (did you mean 'positive_class'?)" in x for x in lines)
+    assert any("unknown key 'split.knd' (did you mean 'split.kind'?)" in x for x in lines)
+    assert all(x.startswith(f"airlock: error: {config}, line ") for x in lines[:-1])
+    assert lines[-1] == (
+        f"airlock: error: {config}: {len(lines) - 1} problems in the sources (above); "
+        "nothing written, fix them and run again"
+    )
+    assert not (tmp_path / "o").exists()

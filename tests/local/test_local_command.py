@@ -48,7 +48,9 @@ def test_a_local_command_runs_every_sample_bundle_and_is_marked_not_sealed(
     # Unsealed results never reach a leaderboard.
     board = run_airlock("leaderboard", "--results", str(tmp_path), "--out", str(tmp_path / "lb"))
     assert board.returncode == 2
-    assert f"left out {len(bundles)} result(s) of local --command runs" in board.stdout
+    assert (
+        f"left out {len(bundles)} result(s) of local --command runs" in board.stdout + board.stderr
+    )
     assert "no complete results" in board.stderr
 
 

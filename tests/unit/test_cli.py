@@ -14,7 +14,7 @@ from runner.bundle.validate import validate_bundle
 from runner.cli import app
 from runner.errors import UsageError
 from runner.run import ResourceRequest, applied_limits
-from tests.helpers import REPO, SAMPLES
+from tests.helpers import REPO, SAMPLES, run_airlock
 
 
 def test_help_lists_commands_without_heavy_imports() -> None:
@@ -74,3 +74,45 @@ def test_requests_above_the_bundle_limits_are_refused() -> None:
     ):
         with pytest.raises(UsageError, match=re.escape(message)):
             applied_limits(bundle, request)
+
+
+def test_version_prints_the_package_version_and_exits_0() -> None:
+    from runner import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, f"airlock {__version__}\n", "")
+    done = run_airlock("--version")  # the real command, as a user runs it
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"airlock {__version__}\n", "")
+    assert "--version" in CliRunner().invoke(app, ["--help"]).stdout
+
+
+def test_results_migrate_moves_an_old_store(tmp_path: Path) -> None:
+    from tests.unit.test_store_and_results import _legacy_store
+
+    root = _legacy_store(tmp_path)
+    done = run_airlock("results", "migrate", "--results", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "moved 2 result(s)" in done.stdout
+    assert "an interrupted run" in done.stderr
+    table = run_airlock("results", "table", "--results", str(root))
+    assert table.returncode == 2 and "airlock results migrate --results" in table.stderr
+
+
+def test_leaderboard_suite_declares_the_board_s_tasks(tmp_path: Path) -> None:
+    from runner.results.store import LocalResultStore, result_key
+    from tests.unit.test_leaderboard_ranking import result
+
+    store = LocalResultStore(tmp_path / "r")
+    made = result("only-one", "a", "synth-loco-3class", [0.5, 0.5])
+    store.put_result(
+        result_key(made.provenance.image_id, "synth-loco-3class", "sha256:" + "b" * 64, "only-one"),
+        made,
+    )
+    done = run_airlock("leaderboard", "--results", str(tmp_path / "r"), "--out", str(tmp_path / "lb"),
+                       "--suite", str(SAMPLES), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (board,) = json.loads(done.stdout)["boards"]
+    assert len(board["tasks"]) == 4
+    (row,) = board["rows"]
+    assert sorted(t["status"] for t in row["tasks"]) == ["missing", "missing", "missing", "scored"]
+    assert row["complete"] is False

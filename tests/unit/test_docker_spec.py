@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.limits import AppliedLimits
 from runner.sandbox.base import SandboxSpec
 from runner.sandbox.docker.spec import create_kwargs, gpu_problem
 
 
 def _spec(**changes: object) -> SandboxSpec:
     values: dict[str, object] = {
-        "image": "sha256:abc",
-        "train_dir": Path("/data/bundle/folds/f1/train"),
+        "handshake_seconds": 30,
+        "fit_seconds": 60,
+        "predict_seconds": 60,
         "memory_bytes": 512 * 2**20,
         "cpus": 1.5,
+        "gpus": 0,
     }
     values.update(changes)
-    return SandboxSpec(**values)  # type: ignore[arg-type]
+    return SandboxSpec(
+        image="sha256:abc",
+        train_dir=Path("/data/bundle/folds/f1/train"),
+        limits=AppliedLimits.model_validate(values),
+    )
 
 
 def test_isolation_defaults() -> None:

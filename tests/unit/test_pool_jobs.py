@@ -28,6 +28,7 @@ from runner.resume import FoldRecord, record_name
 from runner.run import Plan, ResourceRequest, applied_limits
 from runner.sandbox.base import ImageInfo
 from runner.sandbox.docker.sandbox import DockerProvider
+from runner.verdict import Status
 from tests.helpers import REPO, bundle_variant, copy_bundle
 
 IMAGE = "127.0.0.1:5000/team-a/model@sha256:" + "a" * 64
@@ -117,7 +118,10 @@ def test_enqueue_refuses_sealed_labels_that_do_not_match_the_manifest(tmp_path: 
     lines = labels.read_text().splitlines()
     lines[1], lines[2] = lines[2], lines[1]  # two labels swapped
     labels.write_text("\n".join(lines) + "\n")
-    if labels.read_bytes() == (REPO / "task_bundles/synth-loco-3class/sealed/crew_C2/y.csv").read_bytes():
+    if (
+        labels.read_bytes()
+        == (REPO / "task_bundles/synth-loco-3class/sealed/crew_C2/y.csv").read_bytes()
+    ):
         pytest.skip("the swapped rows carry the same label")
     with pytest.raises(UsageError) as refused:
         check_suite(bundle, tmp_path / "sealed", "cpu")
@@ -222,7 +226,11 @@ def test_a_changed_bundle_is_stored_not_dropped(tmp_path: Path) -> None:
     bundle = copy_bundle("synth-loco-3class", tmp_path)
     results = tmp_path / "results"
     job = job_for(bundle, results, bundle_hash="sha256:" + "0" * 64)
-    handle(job.model_dump(), WorkerContext(provider=provider(images={IMAGE: IMAGE_ID})), final_attempt=False)
+    handle(
+        job.model_dump(),
+        WorkerContext(provider=provider(images={IMAGE: IMAGE_ID})),
+        final_attempt=False,
+    )
     _, record = one_record(results)
     assert "is not the enqueued" in record.result.reason
 
@@ -253,7 +261,9 @@ def test_an_infrastructure_failure_is_retried_then_stored(tmp_path: Path) -> Non
     handle(job.model_dump(), context, final_attempt=True)
     where, record = one_record(results)
     assert where.startswith(plan_key(bundle, IMAGE.rpartition("@")[2], TEAM) + "/")
-    assert record.result.reason == f"cannot pull: connection refused (after {INFRA_RETRIES} retries)"
+    assert (
+        record.result.reason == f"cannot pull: connection refused (after {INFRA_RETRIES} retries)"
+    )
 
 
 def test_a_message_that_is_not_a_job(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -271,8 +281,12 @@ def test_a_message_that_is_not_a_job(tmp_path: Path, caplog: pytest.LogCaptureFi
     assert isinstance(dropped, dict)
     assert dropped["kind"] == "dropped"  # nothing says where it belongs: one line, nothing else
     assert_logged_once(caplog, "not a job was dropped")
-    payload["bundle_id"], payload["memory"] = "../../escape", None
-    handle(payload, WorkerContext(provider=provider()), final_attempt=False)
+    caplog.clear()
+    payload["bundle_id"] = "../../escape"  # no key may hold it: refused, one line
+    dropped = handle(payload, WorkerContext(provider=provider()), final_attempt=False)
+    assert isinstance(dropped, dict)
+    assert dropped["kind"] == "dropped"
+    assert_logged_once(caplog, "not storable")
     assert not (tmp_path / "escape").exists()
     assert len(records(results)) == 1
 
@@ -286,7 +300,7 @@ def test_a_stored_outcome_is_never_replaced_by_a_failure(tmp_path: Path) -> None
     ((path, record),) = records(results).items()
     assert record.result.reason == "second failure"
     ok = record.model_copy(
-        update={"result": record.result.model_copy(update={"status": "ok", "reason": ""})}
+        update={"result": record.result.model_copy(update={"status": Status.OK, "reason": ""})}
     )
     (results / path).write_text(ok.model_dump_json())
     assert store_unrunnable(ref, "a late redelivery", IMAGE_ID) is None

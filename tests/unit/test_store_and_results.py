@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from runner.errors import StoreError
+from runner.errors import OldStoreLayout, StoreError
 from runner.results.aggregate import aggregate
 from runner.results.model import FoldResources, FoldResult
 from runner.results.store import LocalResultStore, result_key
@@ -76,11 +76,11 @@ def test_a_store_in_the_old_layout_is_refused_then_migrated(tmp_path: Path) -> N
 
     root = _legacy_store(tmp_path)
     store = LocalResultStore(root)
-    with pytest.raises(StoreError, match="airlock results migrate --results"):
+    with pytest.raises(OldStoreLayout, match="airlock results migrate --results"):
         store.results()
     moved, left = migrate(store)
     assert len(moved) == 2 and left == ["aaaaaaaaaaaa/b3@dddddddddddd"]
-    with pytest.raises(StoreError, match="layout of Airlock 0.1"):
+    with pytest.raises(OldStoreLayout, match="layout of Airlock 0.1"):
         store.results()  # the interrupted run is still in the old layout
     import shutil
 

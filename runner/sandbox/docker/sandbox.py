@@ -249,7 +249,7 @@ class DockerProvider(SandboxProvider):
         return "nvidia" in self._runtimes
 
     def check(self, spec: SandboxSpec) -> None:
-        if spec.gpus == 0:
+        if spec.limits.gpus == 0:
             return
         if self._runtimes is None:
             self._runtimes = self._engine.runtimes()

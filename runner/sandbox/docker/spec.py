@@ -24,7 +24,7 @@ from runner.sandbox.base import SandboxSpec
 
 def container_environment(spec: SandboxSpec) -> dict[str, str]:
     """Environment given to the submission: paths, and thread counts matching the CPU limit."""
-    threads = str(max(1, math.ceil(spec.cpus)))
+    threads = str(max(1, math.ceil(spec.limits.cpus)))
     return {
         "AIRLOCK_TRAIN_DIR": limits.TRAIN_MOUNT,
         "HOME": limits.TMPFS_PATH,
@@ -56,7 +56,7 @@ def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
         "image": spec.image,
         "stdin_open": True,
         "detach": True,
-        "user": spec.user,
+        "user": spec.limits.user,
         "environment": container_environment(spec),
         "working_dir": limits.TMPFS_PATH,
         "hostname": "airlock",
@@ -65,12 +65,12 @@ def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
         "read_only": True,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
-        "pids_limit": spec.pids_limit,
-        "mem_limit": spec.memory_bytes,
-        "memswap_limit": spec.memory_bytes,
-        "nano_cpus": int(spec.cpus * 1e9),
+        "pids_limit": spec.limits.pids_limit,
+        "mem_limit": spec.limits.memory_bytes,
+        "memswap_limit": spec.limits.memory_bytes,
+        "nano_cpus": int(spec.limits.cpus * 1e9),
         "tmpfs": {
-            limits.TMPFS_PATH: f"rw,nosuid,nodev,size={spec.tmpfs_bytes},mode=1777",
+            limits.TMPFS_PATH: f"rw,nosuid,nodev,size={spec.limits.tmpfs_bytes},mode=1777",
         },
         "volumes": {
             str(spec.train_dir.resolve()): {"bind": limits.TRAIN_MOUNT, "mode": "ro"},
@@ -88,8 +88,8 @@ def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
         "ulimits": [{"name": "msgqueue", "soft": 0, "hard": 0}],
         "sysctls": dict(IPC_SYSCTLS),
     }
-    if spec.gpus > 0:
-        kwargs["device_requests"] = [{"count": spec.gpus, "capabilities": [["gpu"]]}]
+    if spec.limits.gpus > 0:
+        kwargs["device_requests"] = [{"count": spec.limits.gpus, "capabilities": [["gpu"]]}]
     return kwargs
 
 
@@ -98,11 +98,12 @@ GPU_RUNTIME = "nvidia"
 
 def gpu_problem(spec: SandboxSpec, runtimes: set[str]) -> str | None:
     """Why the engine cannot give ``spec`` its GPUs, or None when it can (or none are asked)."""
-    if spec.gpus == 0 or GPU_RUNTIME in runtimes:
+    if spec.limits.gpus == 0 or GPU_RUNTIME in runtimes:
         return None
     found = ", ".join(sorted(runtimes)) or "none"
     return (
-        f"the bundle asks for {spec.gpus} GPU(s) but the Docker engine has no '{GPU_RUNTIME}' "
+        f"the bundle asks for {spec.limits.gpus} GPU(s) but the Docker engine has no "
+        f"'{GPU_RUNTIME}' "
         f"runtime (it has: {found}); install the NVIDIA Container Toolkit on this machine or "
         "run GPU bundles on a GPU worker"
     )

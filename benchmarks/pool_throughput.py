@@ -2,7 +2,7 @@
 registry and real `airlock worker` processes started here (Debian packages required:
 rabbitmq-server, docker-registry; `make images` first).
 
-    python benchmarks/queue.py [--rounds 10]
+    python benchmarks/pool_throughput.py [--rounds 10]      (or: make bench-pool)
 
 Start latency: a job is enqueued to an idle pool and timed until the fold starts (just
 before its container is created); the difference is broker delivery, job decoding,
@@ -12,24 +12,20 @@ bundle verification and the image check. Throughput: every fold of the sample su
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's `queue`; keep its folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import docker
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # tests/services.py starts the broker, registry and workers
 
 from tests.helpers import bundle_variant
 from tests.services import Broker, Pool, Registry, free_port, push
