@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from runner import __version__
 from runner.errors import EngineUnavailable, StoreError
-from runner.sandbox.docker.client import DockerEngine, engine_address
+from runner.sandbox.base import EngineFacts, SandboxProvider
+from runner.sandbox.providers import provider_for
 
 State = Literal["ok", "warn", "fail", "skip"]
 
@@ -62,9 +63,9 @@ def _api_tuple(text: str) -> tuple[int, ...]:
         return ()
 
 
-def check_version(versions: dict[str, Any]) -> Finding:
-    api = str(versions.get("ApiVersion", "?"))
-    detail = f"docker {versions.get('Version', '?')} (API {api}) at {engine_address()}"
+def check_version(facts: EngineFacts) -> Finding:
+    api = facts.api_version or "?"
+    detail = f"{facts.version} (API {api}) at {facts.address}"
     if _api_tuple(api) < MIN_API_VERSION:
         wanted = ".".join(map(str, MIN_API_VERSION))
         return Finding(
@@ -121,8 +122,8 @@ def _gpu_count() -> int | None:
     return sum(1 for line in listed.stdout.splitlines() if line.startswith("GPU "))
 
 
-def check_gpu(info: dict[str, Any], count: Callable[[], int | None] = _gpu_count) -> Finding:
-    if "nvidia" not in (info.get("Runtimes") or {}):
+def check_gpu(facts: EngineFacts, count: Callable[[], int | None] = _gpu_count) -> Finding:
+    if not facts.gpu_capable:
         return Finding(
             "gpu",
             "warn",
@@ -162,8 +163,8 @@ def check_disk(info: dict[str, Any]) -> Finding:
     return Finding("disk", "ok", detail)
 
 
-def check_images(engine: DockerEngine, images: tuple[str, ...] = REQUIRED_IMAGES) -> Finding:
-    missing = [ref for ref in images if not engine.has_image(ref)]
+def check_images(provider: SandboxProvider, images: tuple[str, ...] = REQUIRED_IMAGES) -> Finding:
+    missing = [ref for ref in images if not provider.has_image(ref)]
     if missing:
         return Finding("images", "fail", f"missing: {', '.join(missing)}", _BUILD_IMAGES)
     return Finding("images", "ok", ", ".join(images))
@@ -196,8 +197,8 @@ def diagnose(results: str = "results", images: tuple[str, ...] = REQUIRED_IMAGES
         )
     ]
     try:
-        engine = DockerEngine(timeout=15)
-        versions, info = engine.versions(), engine.info()
+        provider = provider_for("docker", timeout=15)
+        facts = provider.facts()
     except EngineUnavailable as exc:
         findings.append(Finding("engine", "fail", str(exc), engine_fix(str(exc))))
         findings += [
@@ -205,10 +206,10 @@ def diagnose(results: str = "results", images: tuple[str, ...] = REQUIRED_IMAGES
             for name in ("isolation", "gpu", "disk", "images")
         ]
     else:
-        findings += [check_version(versions), check_isolation(info), check_gpu(info)]
-        findings.append(check_disk(info))
+        findings += [check_version(facts), check_isolation(facts.info), check_gpu(facts)]
+        findings.append(check_disk(facts.info))
         try:
-            findings.append(check_images(engine, images))
+            findings.append(check_images(provider, images))
         except EngineUnavailable as exc:
             findings.append(Finding("images", "fail", str(exc), engine_fix(str(exc))))
     findings.append(check_store(results))

@@ -73,6 +73,10 @@ LABEL_MANAGED: Final = "io.airlock.managed"
 LABEL_RUN: Final = "io.airlock.run"
 LABEL_OWNER: Final = "io.airlock.owner"
 LABEL_FOLD: Final = "io.airlock.fold"
+LABEL_DEADLINE: Final = "io.airlock.deadline"
+"""Unix time by which the container must be gone, whatever became of its runner."""
+DEADLINE_MARGIN_SECONDS: Final = 120.0
+"""Added to a fold's phase limits for its container's deadline (start-up, scoring, slack)."""
 
 
 class AppliedLimits(BaseModel):

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runner.bundle.spec import BundleSpec, TaskType
+from runner.bundle.spec import BundleSpec
 from runner.protocol.messages import Predictions
 from runner.reasons import public
+from runner.task_types import TaskType
 from runner.untrusted import shown_list
 
 

@@ -29,6 +29,7 @@ from runner.results.store import ResultStore, result_key
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 from runner.schedule import FoldSchedule, fold_slot
 from runner.sealing import minute
+from runner.untrusted import shown_labels
 from runner.verdict import Status
 
 
@@ -349,7 +350,7 @@ def build_result(
             image_ref=image.ref,
             image_id=image.id,
             repo_digests=image.repo_digests,
-            image_labels=image.labels,
+            image_labels=shown_labels(image.labels),
             bundle_id=spec.id,
             bundle_title=spec.title,
             bundle_hash=bundle.hash,
@@ -496,6 +497,8 @@ class SuiteRunner:
             with fold_slot(self._schedule, plan.image.id, self.cancel):
                 if stop.is_set():
                     return None
+                if self._schedule is FoldSchedule.ONE_PER_HOST:
+                    self._provider.forget(plan.image)
                 report = evaluate_fold(
                     self._provider,
                     plan.job(fold.id, run_id),

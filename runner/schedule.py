@@ -8,9 +8,11 @@ labels) to the other. The schedule closes that by never overlapping such folds:
 
 - ``concurrent``: folds of a submission may overlap (dry runs: the participant's own data);
 - ``one-per-submission``: at most one fold of a submission at a time on this host, whatever
-  process runs it (the default of sealed runs and of workers);
-- ``one-per-host``: at most one fold of any submission at a time on this host (closes the
-  channel between two submissions of one team as well, at the cost of throughput).
+  process runs it (closes the channels between folds running at the same time, not the
+  ones a fold leaves behind for the next: the page cache of the image's files);
+- ``one-per-host``: at most one fold of any submission at a time on this host, and the
+  host's caches emptied before each (runner/sandbox/docker/pagecache.py): the default of
+  sealed runs and of workers.
 
 The slots are ``flock`` locks on files in :data:`LOCK_DIR_ENV` (default /run/airlock/locks,
 or the system temp dir when that cannot be made), which containers never see.
@@ -43,7 +45,7 @@ class FoldSchedule(StrEnum):
 
     @classmethod
     def default(cls, sealed: bool) -> FoldSchedule:
-        return cls.ONE_PER_SUBMISSION if sealed else cls.CONCURRENT
+        return cls.ONE_PER_HOST if sealed else cls.CONCURRENT
 
 
 def lock_dir() -> Path:

@@ -12,6 +12,7 @@ result or a public reason at all: those are built from fixed templates
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from runner import limits
 
@@ -24,9 +25,33 @@ _UNSAFE = re.compile(
 )
 
 
+# Characters that display as nothing (or change how neighbours display) without being in a
+# "format" category: Hangul fillers, variation selectors, combining grapheme joiner.
+_INVISIBLE = frozenset(
+    [0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+)
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return _escape_char(match.group())
+
+
+def _safe_char(char: str) -> str:
+    """The character, or its escape when it is a control, format, private, unassigned or
+    invisible character (the fast regex above catches the common ones first)."""
+    if char.isascii() or (
+        unicodedata.category(char) not in _UNSAFE_CATEGORIES and ord(char) not in _INVISIBLE
+    ):
+        return char
+    return _escape_char(char)
 
 
 def shown(data: bytes | str, limit: int = limits.QUOTE_CHARS) -> str:
@@ -43,6 +68,8 @@ def shown(data: bytes | str, limit: int = limits.QUOTE_CHARS) -> str:
     else:
         text = data[: limit * 4 + 4]
     text = _UNSAFE.sub(_escape, text)
+    if not text.isascii():
+        text = "".join(map(_safe_char, text))
     unit = "bytes" if isinstance(data, bytes) else "characters"
     if len(text) > limit or total > limit * 4 + 4:
         return f"{text[:limit]}… ({total} {unit} in all)"
@@ -58,3 +85,15 @@ def shown_list(values: list[str], count: int = 5, each: int = limits.QUOTE_ID_CH
 def capped_line(text: str, limit: int = limits.REASON_CHARS) -> str:
     """A reason or note made safe for one line of output whatever it holds (a last guard)."""
     return shown(text, limit)
+
+
+LABEL_PREFIXES = ("io.airlock.", "org.opencontainers.image.")
+"""Image labels recorded in results (the versions of its libraries, its source...); an
+image's other labels are the participant's text and stay out."""
+
+
+def shown_labels(labels: dict[str, str]) -> dict[str, str]:
+    """An image's labels as a result records them: known prefixes only, escaped, capped
+    (at most 20 labels of 200 characters each)."""
+    kept = sorted(k for k in labels if k.startswith(LABEL_PREFIXES))[:20]
+    return {shown(key, 80): shown(labels[key], 200) for key in kept}

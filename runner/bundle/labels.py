@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from runner.bundle.problems import Problem
-from runner.bundle.spec import BundleSpec, TaskType
+from runner.bundle.spec import BundleSpec
 from runner.bundle.tables import MAX_REPORTED, Table
+from runner.task_types import TaskType
 
 
 @dataclass(frozen=True)

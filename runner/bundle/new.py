@@ -39,11 +39,11 @@ from runner.bundle.spec import (
     Resources,
     Split,
     SplitKind,
-    TaskType,
     TimeLimits,
 )
 from runner.bundle.tables import MISSING_TOKENS, Table, numeric_matrix, read_table
 from runner.bundle.write import Dataset, FoldSplit
+from runner.task_types import TaskType
 
 HOLDOUT_FOLD = "holdout"
 

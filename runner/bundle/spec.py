@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runner import limits
+from runner.task_types import TaskType, check_metric_names
 
 BUNDLE_FORMAT = "airlock-bundle/1"
 
@@ -42,14 +43,6 @@ def parse_bytes(value: str | int) -> int:
     if size <= 0:
         raise ValueError(f"size must be positive, got {value!r}")
     return size
-
-
-class TaskType(StrEnum):
-    """How labels are shaped; decides the prediction format and the metrics."""
-
-    BINARY = "binary"
-    MULTICLASS = "multiclass"
-    MULTILABEL = "multilabel"
 
 
 class SplitKind(StrEnum):
@@ -187,8 +180,6 @@ class BundleSpec(_Strict):
         elif self.positive_class is not None:
             raise ValueError("positive_class is only for binary tasks")
         _unique("folds", self.folds)
-        from runner.scoring.metrics import check_metric_names
-
         check_metric_names(self.task_type, self.metrics.all)
         return self
 

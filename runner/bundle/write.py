@@ -19,7 +19,8 @@ import yaml
 
 from runner.bundle import manifest
 from runner.bundle.load import SPEC_NAME
-from runner.bundle.spec import BundleSpec, TaskType
+from runner.bundle.spec import BundleSpec
+from runner.task_types import TaskType
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,13 @@ def enqueue(
     from runner.distributed.enqueue import enqueue as publish
     from runner.distributed.jobs import QUEUES
     from runner.distributed.tasks import make_app
-    from runner.sandbox.docker.sandbox import DockerProvider
+    from runner.sandbox.providers import provider_for
 
     if queue not in QUEUES:
         raise fail(f"--queue {queue!r}: use cpu or gpu", EXIT_USAGE)
     with user_errors():
         checked = check_suite(suite, sealed, queue)
-        provider = DockerProvider()
+        provider = provider_for("docker")
         digest, default_team = resolve_image(provider, image)
         jobs = build_jobs(
             image_digest=digest, checked=checked, results_uri=results,
@@ -80,15 +80,15 @@ def worker(
     fold_schedule: Annotated[
         str,
         typer.Option(
-            help="one-per-submission (never two folds of a submission at once on this host, "
-            "whatever worker runs them), one-per-host, or concurrent (docs/security.md)."
+            help="one-per-host (one fold at a time on this host, its caches emptied before "
+            "each: the sealed default), one-per-submission, or concurrent (docs/security.md)."
         ),
-    ] = "one-per-submission",
+    ] = "one-per-host",
 ) -> None:
     """Consume jobs and run each fold exactly as `airlock run` does, in sealed containers."""
     from runner.distributed import tasks
     from runner.distributed.jobs import GPU, QUEUES
-    from runner.sandbox.docker.sandbox import DockerProvider
+    from runner.sandbox.providers import provider_for
     from runner.schedule import FoldSchedule
 
     try:
@@ -100,7 +100,7 @@ def worker(
     if not wanted or any(q not in QUEUES for q in wanted):
         raise fail(f"--queues {queues!r}: use cpu, gpu or cpu,gpu", EXIT_USAGE)
     with user_errors():
-        provider = DockerProvider()
+        provider = provider_for("docker")
         if GPU in wanted and not provider.gpu_capable():
             raise fail(
                 "this engine has no 'nvidia' runtime: a worker without GPUs "
@@ -113,6 +113,7 @@ def worker(
         "reaped %d leftover container(s); consuming %s", reaped, wanted
     )
     context = tasks.WorkerContext(schedule=schedule, leaderboard=leaderboard, provider=provider)
+    tasks.keep_reaping(context)
     app = tasks.make_app(context=context)
     hostname = name or f"airlock@{socket.gethostname()}-{os.getpid()}"
     app.worker_main(

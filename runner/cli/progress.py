@@ -31,14 +31,18 @@ def _seconds(value: float | None) -> str:
 class ProgressListener(RunListener):
     """Rich progress: an overall bar and one line per running fold."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, sealed: bool = False) -> None:
         self._console = console
+        self._sealed = sealed
+        # Sealed runs show no live phase or clock: watching a fold move from phase to phase
+        # would time it far more finely than its sealed result does.
+        clock = [] if sealed else [TimeElapsedColumn()]
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
+            *clock,
             console=console,
             transient=True,
         )
@@ -60,6 +64,8 @@ class ProgressListener(RunListener):
         self._overall = self._progress.add_task("folds", total=len(folds))
 
     def fold_phase(self, bundle_id: str, fold_id: str, phase: str) -> None:
+        if self._sealed:
+            return
         with self._lock:
             key = (bundle_id, fold_id)
             text = f"{bundle_id}/{fold_id}: {phase}"

@@ -76,8 +76,9 @@ def run(
         FoldScheduleOption | None,
         typer.Option(
             help="Whether folds of this submission may overlap on this host: concurrent, "
-            "one-per-submission, one-per-host (docs/security.md). Default: "
-            "one-per-submission with --sealed-mode, else concurrent.",
+            "one-per-submission, one-per-host (one fold at a time on this host, its caches "
+            "emptied before each; docs/security.md). Default: one-per-host with --sealed-mode, "
+            "else concurrent.",
         ),
     ] = None,
     memory: Annotated[
@@ -151,8 +152,7 @@ def run(
     from runner.results.store import open_store
     from runner.run import ResourceRequest, RunListener, RunRequest, SuiteRunner, TimeRequest
     from runner.sandbox.base import SandboxProvider
-    from runner.sandbox.docker.sandbox import DockerProvider
-    from runner.sandbox.process import ProcessProvider
+    from runner.sandbox.providers import provider_for
     from runner.schedule import FoldSchedule
     from runner.verdict import Status
 
@@ -162,7 +162,7 @@ def run(
     with user_errors():
         provider: SandboxProvider
         if command is not None:
-            provider = ProcessProvider(command, workdir)
+            provider = provider_for("local", command=command, workdir=workdir)
             console.print(
                 "[bold yellow]NOT SEALED[/]: --command runs the submission as a local process "
                 "with no isolation (network, files, memory); results are marked isolation: none"
@@ -170,11 +170,11 @@ def run(
             if note := _version_warning(command, workdir):
                 typer.echo(note, err=True)  # even with --quiet: it may explain a score
         else:
-            provider = DockerProvider()
+            provider = provider_for("docker")
         if sealed_mode and jobs > 1 and fold_schedule is None:
             console.print(
-                f"note: sealed mode runs one fold of a submission at a time on this host "
-                f"(--fold-schedule one-per-submission), so --jobs {jobs} does not speed it up",
+                f"note: sealed mode runs one fold at a time on this host "
+                f"(--fold-schedule one-per-host), so --jobs {jobs} does not speed it up",
                 markup=False,
                 highlight=False,
             )
@@ -197,7 +197,7 @@ def run(
         if quiet:
             stored = SuiteRunner(provider, store, RunListener()).run(request)
         else:
-            with ProgressListener(console) as listener:
+            with ProgressListener(console, sealed=sealed_mode) as listener:
                 stored = SuiteRunner(provider, store, listener).run(request)
     if not quiet:
         output_console().print(summary_table(stored))
@@ -224,14 +224,14 @@ def _version_warning(command: str, workdir: Path) -> str | None:
 
     base = versions.base_image(workdir)
     try:
-        from runner.sandbox.docker.client import DockerEngine
+        from runner.sandbox.providers import provider_for
 
-        label = DockerEngine(timeout=10).image(base).labels.get(versions.VERSIONS_LABEL, "")
+        info = provider_for("docker", timeout=10).describe_image(base)
     except InfraError:
         return None  # no engine or no such image here: nothing to compare with
-    image = versions.parse_versions(label)
-    local = versions.local_versions(command, sorted(image), workdir)
-    return versions.warning(base, versions.differences(local or {}, image))
+    there = versions.parse_versions(info.labels.get(versions.VERSIONS_LABEL, ""))
+    local = versions.local_versions(command, sorted(there), workdir)
+    return versions.warning(base, versions.differences(local or {}, there))
 
 
 def schema(
@@ -252,12 +252,30 @@ def cleanup(
     all_containers: Annotated[
         bool, typer.Option("--all", help="Remove every Airlock container, not only dead runs'.")
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep reaping every --interval seconds until stopped: run it as its own "
+            "service beside the runners and workers of a host.",
+        ),
+    ] = False,
+    interval: Annotated[float, typer.Option(min=0.5, help="Seconds between rounds.")] = 5.0,
 ) -> None:
-    """Remove containers left behind by runs that died (or all Airlock containers)."""
-    from runner.sandbox.docker.sandbox import DockerProvider
+    """Remove containers of runs that died or that outlived their deadline (or all)."""
+    import time
+
+    from runner.sandbox.providers import provider_for
 
     with user_errors():
-        removed = DockerProvider().reap(everything=all_containers)
+        provider = provider_for("docker")
+        while True:
+            removed = provider.reap(everything=all_containers)
+            if not watch:
+                break
+            if removed:
+                typer.echo(f"removed {removed} container(s)")
+            time.sleep(interval)
     typer.echo(f"removed {removed} container(s)")
 
 

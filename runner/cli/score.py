@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from runner.cli.errors import EXIT_FAILED, EXIT_USAGE, fail
+from runner.errors import UsageError
 
 app = typer.Typer(
     help="Score prediction files in a hosted benchmark's own format.", no_args_is_help=True
@@ -28,8 +29,16 @@ def _write_json(document: dict[str, Any], output: Path | None) -> None:
     typer.echo(f"wrote {output}", err=True)
 
 
-def _fmt(value: object) -> str:
-    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+def _refuse(problems: list[str], what: Path) -> typer.Exit:
+    """Print each problem on stdout and the count on stderr; the Exit to raise."""
+    for line in problems:
+        typer.echo(line)
+    typer.echo(f"{what}: {len(problems)} problem(s); not scored", err=True)
+    return typer.Exit(EXIT_FAILED)
+
+
+def _note(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 @app.command("genelab")
@@ -65,48 +74,22 @@ def genelab(
 
     Every problem in the submission is reported, one line each, with exit code 1.
     """
-    from runner.suites import genelab as suite
+    from runner.suites.genelab import check_submission
+    from runner.suites.genelab_result import evaluate, summary_lines
 
     if not tasks.is_dir():
         raise fail(f"--tasks {tasks}: not a directory", EXIT_USAGE)
-    checked = suite.check_submission(submission, tasks, task_dir)
+    checked = check_submission(submission, tasks, task_dir)
     if checked.problems:
-        for line in checked.problems:
-            typer.echo(line)
-        typer.echo(f"{submission}: {len(checked.problems)} problem(s); not scored", err=True)
-        raise typer.Exit(EXIT_FAILED)
-    typer.echo(f"{submission}: valid", err=True)
+        raise _refuse(checked.problems, submission)
+    _note(f"{submission}: valid")
     if validate_only:
         return
-    result = suite.evaluate(
+    result = evaluate(
         checked, n_bootstrap=n_bootstrap, n_perm=n_perm, pooled_n_bootstrap=n_bootstrap_pooled
     )
-    for unit in result["fold_results"]:
-        typer.echo(
-            f"  {unit['fold']:<28} n={unit['n_test']:<4} AUROC {_fmt(unit['auroc'])} "
-            f"[{_fmt(unit['ci_lower'])}, {_fmt(unit['ci_upper'])}]  p={_fmt(unit['perm_p'])}"
-            + (f"  ({unit['error']})" if "error" in unit else ""),
-            err=True,
-        )
-    summary = result["summary"]
-    typer.echo(
-        f"  mean AUROC {_fmt(summary['mean_auroc'])} ± {_fmt(summary['std_auroc'])}, mean CI lower "
-        f"{_fmt(summary['mean_ci_lower'])}, mean p {_fmt(summary['mean_perm_p'])}",
-        err=True,
-    )
-    pattern = result["airlock"].get("transfer_pattern")
-    if pattern is not None:
-        typer.echo(
-            f"  transfer: {pattern['n_auroc_ge_0_70']}/{pattern['n_pairs']} pairs AUROC >= 0.70, "
-            f"{pattern['n_p_lt_0_05']} with p < 0.05; "
-            f"{pattern['n_large_pairs']} large pairs (n >= 10), "
-            f"mean AUROC {_fmt(pattern['large_pairs_mean_auroc'])}, "
-            f"{pattern['n_large_pairs_p_lt_0_05']} with p < 0.05 "
-            "(no GO/NO-GO for Category B)",
-            err=True,
-        )
-    else:
-        typer.echo(f"  {'GO' if summary['go_nogo'] else 'NO-GO'}", err=True)
+    for line in summary_lines(result):
+        _note(line)
     _write_json(result, output)
 
 
@@ -130,70 +113,15 @@ def spaceomicsbench(
     The output has the harness's layout (results, per_split, aggregate) plus an airlock
     section.
     """
-    from runner.suites.spaceomicsbench import output as layout
-    from runner.suites.spaceomicsbench import predictions as reader
-    from runner.suites.spaceomicsbench import truth as tasks
+    from runner.suites.spaceomicsbench.directory import check_directory, score_directory
 
-    if not predictions.is_dir():
-        raise fail(f"{predictions}: not a directory of <TASK>.json files", EXIT_USAGE)
-    if not (source / "tasks").is_dir():
-        raise fail(
-            f"--source {source}: no tasks/ directory; expected a SpaceOmicsBench checkout",
-            EXIT_USAGE,
-        )
-    present = {p.stem: p for p in sorted(predictions.glob("*.json"))}
-    problems = [
-        f"{path}: not a SpaceOmicsBench task id (tasks are {', '.join(tasks.TASK_IDS)})"
-        for task_id, path in present.items()
-        if task_id not in tasks.TASK_IDS
-    ]
-    if task == "all":
-        wanted = [t for t in tasks.TASK_IDS if t in present]
-        if not wanted and not problems:
-            raise fail(f"{predictions}: no <TASK>.json prediction files", EXIT_USAGE)
-    elif task in tasks.TASK_IDS:
-        wanted = [task]
-        if task not in present:
-            problems.append(f"{predictions / (task + '.json')}: no prediction file for task {task}")
-            wanted = []
-    else:
-        raise fail(
-            f"--task {task!r}: not a task id ({', '.join(tasks.TASK_IDS)}) or 'all'", EXIT_USAGE
-        )
-    scored: dict[str, reader.ScoredTask] = {}
-    skipped: dict[str, str] = {}
-    checked = []
-    for task_id in wanted:
-        try:
-            truth = tasks.load_task(source, task_id)
-        except tasks.SourceMissing as missing:
-            skipped[task_id] = str(missing)
-            typer.echo(f"{task_id}: {missing}; not scored", err=True)
-            continue
-        except (tasks.SourceInvalid, OSError, ValueError, KeyError) as exc:
-            raise fail(
-                f"{task_id}: cannot build the truth from {source}: {exc}", EXIT_USAGE
-            ) from None
-        found = reader.read_task_predictions(present[task_id], truth)
-        problems += found.problems
-        checked.append((truth, found))
-    if problems:
-        for line in problems:
-            typer.echo(line)
-        typer.echo(f"{predictions}: {len(problems)} problem(s); not scored", err=True)
-        raise typer.Exit(EXIT_FAILED)
-    for truth, found in checked:
-        scored[truth.task_id] = task_scores = reader.score_task(truth, found)
-        primary = task_scores.primary
-        shown = "undefined" if primary is None else f"{primary['mean']:.4f} ± {primary['std']:.4f}"
-        typer.echo(f"  {truth.task_id:<3} {truth.primary_metric:<9} {shown}", err=True)
-        for warning in truth.warnings:
-            typer.echo(f"      warning: {warning}", err=True)
-    summary = reader.summarize(scored)
-    if summary["composite"] is not None:
-        typer.echo(
-            f"  composite {summary['composite']:.4f} over {summary['n_categories']} categories",
-            err=True,
-        )
-    requested = list(layout.HARNESS_TASK_ORDER) if task == "all" else [task]
-    _write_json(layout.document(requested, scored, skipped, summary, source), output)
+    try:
+        checked = check_directory(predictions, source, task, note=_note)
+    except UsageError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    if checked.problems:
+        raise _refuse(checked.problems, predictions)
+    result, lines = score_directory(checked)
+    for line in lines:
+        _note(line)
+    _write_json(result, output)

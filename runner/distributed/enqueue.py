@@ -19,7 +19,7 @@ from runner.bundle.load import Bundle, load_bundle, suite_bundles
 from runner.distributed.jobs import CPU, GPU, TASK_NAME, Job
 from runner.errors import AirlockError, BundleError, InfraError, UsageError
 from runner.run import load_for_run, team_of
-from runner.sandbox.docker.sandbox import DockerProvider
+from runner.sandbox.base import SandboxProvider
 
 
 @dataclass(frozen=True)
@@ -122,18 +122,18 @@ def enqueue(app: Celery, jobs: list[Job]) -> None:
         app.send_task(TASK_NAME, args=[payload], queue=job.queue)
 
 
-def resolve_image(provider: DockerProvider, image: str) -> tuple[str, str]:
+def resolve_image(provider: SandboxProvider, image: str) -> tuple[str, str]:
     """(digest reference, default team) of an image pushed to its registry."""
     if "@sha256:" in image:
         return image, team_of(image)
     return provider.registry_digest(image), team_of(image)
 
 
-def local_image_id(provider: DockerProvider, digest_ref: str) -> str | None:
+def local_image_id(provider: SandboxProvider, digest_ref: str) -> str | None:
     """The image's content id if this machine's engine has it (None otherwise: a worker
     learns it when it pulls the image)."""
     try:
-        if provider.engine.has_image(digest_ref):
+        if provider.has_image(digest_ref):
             return provider.describe_image(digest_ref).id
     except InfraError:
         return None

@@ -41,7 +41,7 @@ from runner.run import (
     stored_fold,
     team_of,
 )
-from runner.sandbox.docker.sandbox import DockerProvider
+from runner.sandbox.base import SandboxProvider
 from runner.schedule import FoldSchedule, fold_slot
 from runner.verdict import Status
 
@@ -117,13 +117,13 @@ def one_line(reason: str) -> str:
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
-def key_image_id(ref: JobRef, provider: DockerProvider | None) -> str:
+def key_image_id(ref: JobRef, provider: SandboxProvider | None) -> str:
     """The image id that keys the job's result, as the runner finds it (the image on this
     engine); else the one the enqueuing machine saw; else, when no engine has the image, the
     registry digest of the job's reference (the image id cannot be known without it)."""
     if provider is not None:
         try:
-            if provider.engine.has_image(ref.image):
+            if provider.has_image(ref.image):
                 return provider.describe_image(ref.image).id
         except InfraError:
             pass
@@ -187,7 +187,7 @@ def store_unrunnable(
     return where
 
 
-def plan_for(job: Job, provider: DockerProvider, cache: Path = DEFAULT_CACHE) -> Plan:
+def plan_for(job: Job, provider: SandboxProvider, cache: Path = DEFAULT_CACHE) -> Plan:
     """Fetch, verify and load the bundle; make sure the image is here (pulling it by digest)."""
     path = fetch_bundle(job.bundle_uri, job.bundle_hash, cache)
     sealed = fetch_sealed(job.sealed_uri, job.bundle_hash, cache)
@@ -208,7 +208,7 @@ def plan_for(job: Job, provider: DockerProvider, cache: Path = DEFAULT_CACHE) ->
 
 def execute(
     job: Job,
-    provider: DockerProvider,
+    provider: SandboxProvider,
     *,
     store: ResultStore | None = None,
     cancel: threading.Event | None = None,
@@ -227,7 +227,10 @@ def execute(
             completed = complete_if_done(store, plan, job, provider)
         return Outcome("already-stored", existing.result.status, completed=completed)
     cancel = cancel or threading.Event()
-    with fold_slot(schedule or FoldSchedule.ONE_PER_SUBMISSION, plan.image.id, cancel):
+    schedule = schedule or FoldSchedule.ONE_PER_HOST
+    with fold_slot(schedule, plan.image.id, cancel):
+        if schedule is FoldSchedule.ONE_PER_HOST:
+            provider.forget(plan.image)
         report = evaluate_fold(provider, plan.job(job.fold_id, job.suite_id), cancel=cancel)
     queued = datetime.fromtimestamp(job.enqueued_at, UTC)
     report = dataclasses.replace(
@@ -242,7 +245,7 @@ def execute(
 
 
 def complete_if_done(
-    store: ResultStore, plan: Plan, job: Job, provider: DockerProvider
+    store: ResultStore, plan: Plan, job: Job, provider: SandboxProvider
 ) -> str | None:
     """Assemble and store the submission's result once every fold has a record."""
     reports = [stored_fold(store, plan, fold_id) for fold_id in plan.bundle.spec.folds]

@@ -42,7 +42,7 @@ from runner.schedule import FoldSchedule
 
 if TYPE_CHECKING:
     from runner.distributed.execute import JobRef
-    from runner.sandbox.docker.sandbox import DockerProvider
+    from runner.sandbox.base import SandboxProvider
 
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 INFRA_RETRIES = 3
@@ -57,18 +57,50 @@ class WorkerContext:
     environment): the Docker provider (made on first use), the fold schedule, where bundles
     from s3:// are cached, the leaderboard to rewrite, and a cancel flag."""
 
-    schedule: FoldSchedule = FoldSchedule.ONE_PER_SUBMISSION
+    schedule: FoldSchedule = FoldSchedule.ONE_PER_HOST
     leaderboard: Path | None = None
     cache: Path = DEFAULT_CACHE
-    provider: DockerProvider | None = None
+    provider: SandboxProvider | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
 
-    def docker(self) -> DockerProvider:
+    def docker(self) -> SandboxProvider:
         if self.provider is None:
-            from runner.sandbox.docker.sandbox import DockerProvider
+            from runner.sandbox.providers import provider_for
 
-            self.provider = DockerProvider()
+            self.provider = provider_for("docker")
         return self.provider
+
+
+REAP_SECONDS = 60.0
+"""How often a worker removes containers of dead runners and containers past deadline."""
+
+
+def keep_reaping(context: WorkerContext, every: float = REAP_SECONDS) -> threading.Thread:
+    """Reap in the background while the worker lives (a dead worker's watchdog may have died
+    with it); the thread stops when the worker's cancel flag is set."""
+
+    def loop() -> None:
+        while not context.cancel.wait(every):
+            try:
+                removed = context.docker().reap()
+            except AirlockError as exc:
+                log.warning("reaping failed: %s", exc)
+                continue
+            if removed:
+                log.info("reaped %d container(s) of dead runs or past their deadline", removed)
+
+    thread = threading.Thread(target=loop, name="airlock-reaper", daemon=True)
+    thread.start()
+    return thread
+
+
+def _cancel_on_shutdown(context: WorkerContext) -> None:
+    """Celery's shutdown sets the cancel flag: running folds stop and remove their containers."""
+    from celery import signals
+
+    @signals.worker_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
+    def _shutdown(**_kwargs: Any) -> None:
+        context.cancel.set()
 
 
 @dataclass(frozen=True)
@@ -99,7 +131,9 @@ def make_app(broker: str | None = None, context: WorkerContext | None = None) ->
         worker_send_task_events=True,
         task_send_sent_event=False,
     )
-    register(app, context or WorkerContext())
+    context = context or WorkerContext()
+    register(app, context)
+    _cancel_on_shutdown(context)
     return app
 
 

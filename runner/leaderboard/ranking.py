@@ -25,7 +25,7 @@ import numpy as np
 from runner.bundle.spec import BundleSpec
 from runner.results.model import SubmissionResult
 from runner.scoring import spaceomics
-from runner.scoring.metrics import METRICS
+from runner.task_types import METRIC_KINDS as METRICS
 from runner.verdict import Status
 
 Suite = Literal["spaceomicsbench", "genelab", "other"]

@@ -58,6 +58,12 @@ class Channel:
                 phase=phase,
                 public=public("stdin_closed", phase=phase),
             ) from None
+        except OutputTooLarge as exc:  # it flooded stdout while being sent a message
+            raise ProtocolViolation(
+                f"{exc} during {phase}: {quote(exc.head)}",
+                phase=phase,
+                public=public("unrequested_stdout", limit=exc.limit, phase=phase),
+            ) from None
 
     def receive(
         self,

@@ -26,9 +26,9 @@ from pydantic import (
 )
 
 from runner import limits
-from runner.bundle.spec import TaskType
 from runner.limits import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
 from runner.reasons import MESSAGE_FIELDS, MESSAGE_TYPES, public
+from runner.task_types import TaskType
 from runner.untrusted import shown
 
 
@@ -183,12 +183,26 @@ def quote(data: bytes) -> str:
     return f"'{shown(data, limits.QUOTE_CHARS)}'"
 
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _LONG_INTEGER = re.compile(
     rb"(?<![0-9.eE+-])-?[0-9]{%d,}(?![0-9.eE])" % (limits.MAX_INT_DIGITS + 1)
 )
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _OPENING = np.frombuffer(b"[{", dtype=np.uint8)
+
+
+def _structure(line: bytes) -> bytes | None:
+    """The line with every string's content removed (None when a string never ends).
+
+    Linear in the line's length whatever it holds: escapes go first (a single pass), then
+    the line splits at the quotes that are left; text between an opening and a closing
+    quote is dropped. (A regular expression matching whole strings backtracks on an
+    unterminated one and costs the square of the line's length.)
+    """
+    parts = _ESCAPE.sub(b"", line).split(b'"')
+    if len(parts) % 2 == 0:
+        return None
+    return b'""'.join(parts[0::2])
 
 
 def _precheck(line: bytes, budget: ReplyBudget, phase: str) -> None:
@@ -197,7 +211,12 @@ def _precheck(line: bytes, budget: ReplyBudget, phase: str) -> None:
     Strings are blanked first (their content cannot nest or count); what is left is the
     line's structure, scanned with bytes methods and numpy, never element by element.
     """
-    structure = _STRING.sub(b'""', line)
+    structure = _structure(line)
+    if structure is None:
+        raise MessageError(
+            f"stdout line is not JSON (during {phase}): a string never ends: {quote(line)}",
+            public("not_json", phase=phase),
+        )
     if _LONG_INTEGER.search(structure):
         raise MessageError(
             f"stdout line holds an integer longer than {limits.MAX_INT_DIGITS} digits "

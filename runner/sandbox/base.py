@@ -6,8 +6,10 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from runner import limits
+from runner.errors import GpuUnavailable, ImageUnavailable, UsageError
 from runner.limits import AppliedLimits
 from runner.sandbox.logs import LogCapture
 
@@ -99,8 +101,22 @@ class Sandbox(ABC):
         """Remove the sandbox and everything it created (idempotent, safe on every path)."""
 
 
+@dataclass(frozen=True)
+class EngineFacts:
+    """What ``airlock doctor`` asks of an engine: its version, its API version, where it
+    is, whether it can give GPUs, and the engine's own description of itself (runtimes,
+    root directory, cgroups, security)."""
+
+    version: str
+    api_version: str
+    address: str = ""
+    gpu_capable: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+
 class SandboxProvider(ABC):
-    """Creates sandboxes and answers questions about the engine behind them."""
+    """Creates sandboxes and answers questions about the engine behind them: the only way
+    any code outside ``runner.sandbox`` reaches an engine."""
 
     name: str
     isolated: bool = True
@@ -110,9 +126,47 @@ class SandboxProvider(ABC):
     def describe_image(self, ref: str) -> ImageInfo:
         """Resolve an image reference; raises ImageUnavailable."""
 
+    def ensure_image(self, ref: str) -> ImageInfo:
+        """The image, fetched first (e.g. pulled by digest) when the engine lacks it."""
+        return self.describe_image(ref)
+
+    def has_image(self, ref: str) -> bool:
+        """Whether the engine has the image now (nothing is fetched)."""
+        try:
+            self.describe_image(ref)
+        except ImageUnavailable:
+            return False
+        return True
+
+    def registry_digest(self, ref: str) -> str:
+        """``repository@sha256:...`` of an image pushed to its registry (for the pool)."""
+        raise UsageError(f"the {self.name} provider has no registry to resolve {ref!r} in")
+
+    def gpu_capable(self) -> bool:
+        """Whether the engine can give containers GPUs."""
+        return False
+
+    def check_gpus(self, gpus: int) -> None:
+        """Raise GpuUnavailable when ``gpus`` > 0 and the engine cannot provide them."""
+        if gpus and not self.gpu_capable():
+            raise GpuUnavailable(
+                f"the job asks for {gpus} GPU(s) but this engine has no 'nvidia' runtime; "
+                "GPU jobs belong on the gpu queue of a GPU worker"
+            )
+
+    def facts(self) -> EngineFacts:
+        """The engine's health facts (raises EngineUnavailable when it cannot be asked)."""
+        return EngineFacts(self.engine_description(), "")
+
     @abstractmethod
     def check(self, spec: SandboxSpec) -> None:
         """Raise InfraError (e.g. GpuUnavailable) if ``spec`` cannot be run on this engine."""
+
+    def forget(self, image: ImageInfo) -> float:
+        """Make the host forget what earlier sandboxes of ``image`` left in state the next
+        one could read (the page cache of the image's files); returns the seconds spent.
+        Nothing to forget for providers without shared state."""
+        return 0.0
 
     def train_path(self, spec: SandboxSpec) -> str:
         """Where the sandbox sees the fold's training directory (``hello.train_dir``)."""

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from runner.bundle.labels import Labels
-from runner.bundle.spec import BundleSpec, TaskType
+from runner.bundle.spec import BundleSpec
 from runner.predictions import PredictionSet
-from runner.scoring.metrics import Scores, Target, compute
-from runner.scoring.spaceomics import multiclass_fold, multilabel_fold
+from runner.task_types import TaskType
+
+if TYPE_CHECKING:
+    from runner.scoring.metrics import Scores
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class FoldScore:
 
 def score_fold(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> FoldScore:
     """The bundle's metrics for one fold. Truth rows are matched to predictions by id."""
+    # The metrics import scikit-learn (most of a second): imported on the first fold scored,
+    # not by every process that imports the runner (``airlock pool enqueue``, workers idle).
+    from runner.scoring.metrics import Target, compute
+    from runner.scoring.spaceomics_folds import multiclass_fold, multilabel_fold
+
     position = {sample_id: n for n, sample_id in enumerate(truth.ids)}
     order = np.array([position[sample_id] for sample_id in predictions.ids], dtype=np.int64)
     values = truth.values[order]

@@ -1,4 +1,10 @@
-"""Metric functions: pure numpy, no I/O, defined the way the hosted benchmarks define them.
+"""Metric functions: no I/O, defined the way the hosted benchmarks define them.
+
+scikit-learn computes accuracy, every F1 average, the Hamming loss and the confusion matrix
+with the benchmarks' definitions and the same arithmetic, so those are its functions. Four
+stay written out here, each for a reason given where it is defined: AUROC (the exact
+Mann-Whitney ratio, on scipy's ranks), AUPRC (summation order), precision@k and NDCG@k
+(the SpaceOmicsBench harness's tie order).
 
 Conventions (from the benchmarks' evaluators):
 * AUROC is the Mann-Whitney probability with ties counted one half; it is undefined (None)
@@ -12,10 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+from scipy.stats import rankdata
+from sklearn import metrics as sk
 
-from runner.bundle.spec import TaskType
+from runner.task_types import METRIC_KINDS, MetricKind
 
 
 @dataclass(frozen=True)
@@ -46,49 +55,45 @@ class Undefined(Exception):
 
 
 @dataclass(frozen=True)
-class MetricDef:
-    name: str
-    task_types: frozenset[TaskType]
-    higher_is_better: bool
-    needs_score: bool
-    compute: Callable[[Target], float]
-    description: str
+class MetricDef(MetricKind):
+    """A metric name (``runner.task_types``) with the function that computes it."""
+
+    compute: Callable[[Target], float] = field(kw_only=True)
 
 
 def auroc(truth: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve by ranks (ties count one half)."""
-    truth = np.asarray(truth).astype(bool)
-    n_pos = int(truth.sum())
-    n_neg = truth.size - n_pos
+    """Area under the ROC curve by ranks (ties count one half).
+
+    scikit-learn's ``roc_auc_score`` sums trapezoids under the ROC curve, which agrees with
+    this ratio of exact integer-valued sums to about 2e-16 but not bit for bit (a third of
+    random folds differ by 1-3 ulp); Airlock's scores have always been the exact ratio, so
+    only the ranking is delegated (to scipy, whose average ranks are the same numbers).
+    """
+    positive = np.asarray(truth).astype(bool)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
         raise Undefined("only one class in the test fold")
-    ranks = average_ranks(np.asarray(score, dtype=np.float64))
-    rank_sum = float(ranks[truth].sum())
+    ranks = rankdata(np.asarray(score, dtype=np.float64))
+    rank_sum = float(ranks[positive].sum())
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks with ties sharing their average rank (like scipy's ``rankdata``)."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_values = values[order]
-    boundaries = np.flatnonzero(np.diff(sorted_values)) + 1
-    starts = np.concatenate(([0], boundaries))
-    ends = np.concatenate((boundaries, [values.size]))
-    averaged = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    ranks = np.empty(values.size, dtype=np.float64)
-    ranks[order] = averaged
-    return ranks
-
-
 def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
-    """Step-wise average precision: sum over thresholds of (R_t - R_t-1) * P_t."""
-    truth = np.asarray(truth).astype(bool)
-    n_pos = int(truth.sum())
+    """Step-wise average precision: sum over thresholds of (R_t - R_t-1) * P_t.
+
+    scikit-learn's ``average_precision_score`` has the same definition but sums the terms
+    from the lowest threshold up; floating-point addition is not associative, so its value
+    can differ by a few ulp (about 3e-16). The sum here runs from the highest threshold
+    down, as Airlock's always has.
+    """
+    positive = np.asarray(truth).astype(bool)
+    n_pos = int(positive.sum())
     if n_pos == 0:
         raise Undefined("no positive samples in the test fold")
     order = np.argsort(-np.asarray(score, dtype=np.float64), kind="mergesort")
     sorted_score = np.asarray(score, dtype=np.float64)[order]
-    sorted_truth = truth[order]
+    sorted_truth = positive[order]
     last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_score)), sorted_truth.size - 1]
     true_pos = np.cumsum(sorted_truth)[last_of_tie]
     predicted = last_of_tie + 1
@@ -99,26 +104,80 @@ def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
 
 
 def f1_binary(truth: np.ndarray, hard: np.ndarray) -> float:
-    truth, hard = np.asarray(truth).astype(bool), np.asarray(hard).astype(bool)
-    true_pos = int(np.sum(truth & hard))
-    denominator = int(truth.sum() + hard.sum())
-    return 0.0 if denominator == 0 else 2.0 * true_pos / denominator
+    """F1 of the positive class (1); 0 with no true and no predicted positive."""
+    return float(sk.f1_score(truth, hard, zero_division=0))
 
 
 def per_class_f1(truth: np.ndarray, hard: np.ndarray, n_classes: int) -> np.ndarray:
     """F1 of each class index 0..n_classes-1 (0 where undefined)."""
-    return np.array([f1_binary(truth == k, hard == k) for k in range(n_classes)])
+    values: np.ndarray = sk.f1_score(
+        truth, hard, labels=np.arange(n_classes), average=None, zero_division=0
+    )
+    return values
+
+
+def class_f1(
+    truth: np.ndarray, hard: np.ndarray, n_classes: int, average: Literal["macro", "weighted"]
+) -> float:
+    """Macro or support-weighted F1 over the class indices 0..n_classes-1."""
+    labels = np.arange(n_classes)
+    return float(sk.f1_score(truth, hard, labels=labels, average=average, zero_division=0))
+
+
+def label_f1(truth: np.ndarray, hard: np.ndarray, average: Literal["micro", "macro"]) -> float:
+    """Micro or macro F1 over the labels of (n, L) 0/1 matrices."""
+    if truth.shape[1] == 1:
+        # scikit-learn reads a one-column indicator matrix as a binary target and would
+        # average over classes 0 and 1; one label's micro and macro F1 are that label's F1.
+        return f1_binary(truth[:, 0], hard[:, 0])
+    return float(sk.f1_score(truth, hard, average=average, zero_division=0))
+
+
+def accuracy(truth: np.ndarray, hard: np.ndarray) -> float:
+    """Share of rows predicted correctly."""
+    return float(sk.accuracy_score(truth, hard))
+
+
+def hamming_loss(truth: np.ndarray, hard: np.ndarray) -> float:
+    """Share of wrong cells."""
+    return float(sk.hamming_loss(truth, hard))
+
+
+def confusion_matrix(truth: np.ndarray, hard: np.ndarray, n_classes: int) -> list[list[int]]:
+    """Counts of (true class, predicted class), rows and columns in class-index order."""
+    matrix = sk.confusion_matrix(truth, hard, labels=np.arange(n_classes))
+    counts: list[list[int]] = matrix.tolist()
+    return counts
+
+
+def per_label_auroc(truth: np.ndarray, score: np.ndarray) -> list[float | None]:
+    """AUROC of each label column; None for a label with one class in the fold."""
+    values: list[float | None] = []
+    for j in range(truth.shape[1]):
+        try:
+            values.append(auroc(truth[:, j], score[:, j]))
+        except Undefined:
+            values.append(None)
+    return values
 
 
 def precision_at_k(truth: np.ndarray, score: np.ndarray, k: int) -> float:
-    """Share of positives among the k highest scores (k capped at the fold size)."""
+    """Share of positives among the k highest scores (k capped at the fold size).
+
+    Ties are ranked in numpy's default (unstable) descending order, as the SpaceOmicsBench
+    harness ranks them; scikit-learn has no ranking precision@k.
+    """
     k = min(k, truth.size)
-    top = np.argsort(-score)[:k]  # the harness's ordering (numpy's default sort) for ties
+    top = np.argsort(-score)[:k]
     return float(np.sum(truth[top]) / k)
 
 
 def ndcg_at_k(truth: np.ndarray, score: np.ndarray, k: int) -> float:
-    """DCG of the top k (gain 1/log2(rank + 1)) over the ideal DCG; 0 without positives."""
+    """DCG of the top k (gain 1/log2(rank + 1)) over the ideal DCG; 0 without positives.
+
+    The harness ranks ties in numpy's default descending order; scikit-learn's
+    ``ndcg_score`` averages the gains of tied scores instead, so it is not used.
+    """
     k = min(k, truth.size)
     gains = truth[np.argsort(-score)[:k]].astype(np.float64)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
@@ -127,45 +186,23 @@ def ndcg_at_k(truth: np.ndarray, score: np.ndarray, k: int) -> float:
     return 0.0 if ideal_dcg == 0 else float(np.sum(gains * discounts) / ideal_dcg)
 
 
-def _accuracy(t: Target) -> float:
-    return float(np.mean(t.truth == t.hard))
-
-
-def _macro_f1(t: Target) -> float:
-    if t.truth.ndim == 2:
-        return float(np.mean([f1_binary(t.truth[:, j], t.hard[:, j]) for j in range(t.n_outputs)]))
-    return float(np.mean(per_class_f1(t.truth, t.hard, t.n_outputs)))
-
-
-def _weighted_f1(t: Target) -> float:
-    support = np.bincount(t.truth, minlength=t.n_outputs)
-    return float(np.sum(per_class_f1(t.truth, t.hard, t.n_outputs) * support) / support.sum())
-
-
-def _micro_f1(t: Target) -> float:
-    return f1_binary(t.truth.ravel(), t.hard.ravel())
-
-
-def _hamming_loss(t: Target) -> float:
-    return float(np.mean(t.truth != t.hard))
-
-
 def _require_score(t: Target) -> np.ndarray:
     if t.score is None:
         raise Undefined("the submission sent hard labels only, no probabilities")
     return t.score
 
 
-def _auroc(t: Target) -> float:
-    return auroc(t.truth, _require_score(t))
+def _macro_f1(t: Target) -> float:
+    if t.truth.ndim == 2:
+        return label_f1(t.truth, t.hard, "macro")
+    return class_f1(t.truth, t.hard, t.n_outputs, "macro")
 
 
-def _auprc(t: Target) -> float:
-    return average_precision(t.truth, _require_score(t))
-
-
-def _f1(t: Target) -> float:
-    return f1_binary(t.truth, t.hard)
+def _mean_label_auroc(t: Target) -> float:
+    values = [v for v in per_label_auroc(t.truth, _require_score(t)) if v is not None]
+    if not values:
+        raise Undefined("no label has both classes in the test fold")
+    return float(np.mean(values))
 
 
 def _ranked(
@@ -174,60 +211,30 @@ def _ranked(
     return lambda t: metric(t.truth, _require_score(t), k)
 
 
-def _mean_label_auroc(t: Target) -> float:
-    score = _require_score(t)
-    values = []
-    for j in range(t.n_outputs):
-        try:
-            values.append(auroc(t.truth[:, j], score[:, j]))
-        except Undefined:
-            continue
-    if not values:
-        raise Undefined("no label has both classes in the test fold")
-    return float(np.mean(values))
-
-
-_B, _MC, _ML = TaskType.BINARY, TaskType.MULTICLASS, TaskType.MULTILABEL
-METRICS: dict[str, MetricDef] = {
-    m.name: m
-    for m in (
-        MetricDef("auroc", frozenset({_B}), True, True, _auroc, "area under the ROC curve"),
-        MetricDef("auprc", frozenset({_B}), True, True, _auprc, "average precision"),
-        *(
-            MetricDef(
-                f"{name}_at_{k}", frozenset({_B}), True, True, _ranked(fn, k), f"{name} at {k}"
-            )
-            for name, fn in (("precision", precision_at_k), ("ndcg", ndcg_at_k))
-            for k in (50, 100)
-        ),
-        MetricDef("f1", frozenset({_B}), True, False, _f1, "F1 of the positive class"),
-        MetricDef("accuracy", frozenset({_B, _MC}), True, False, _accuracy, "share correct"),
-        MetricDef(
-            "macro_f1", frozenset({_MC, _ML}), True, False, _macro_f1, "mean F1 over classes"
-        ),
-        MetricDef(
-            "weighted_f1", frozenset({_MC}), True, False, _weighted_f1, "support-weighted F1"
-        ),
-        MetricDef("micro_f1", frozenset({_ML}), True, False, _micro_f1, "F1 over all cells"),
-        MetricDef(
-            "hamming_loss", frozenset({_ML}), False, False, _hamming_loss, "share of wrong cells"
-        ),
-        MetricDef(
-            "mean_auroc", frozenset({_ML}), True, True, _mean_label_auroc, "mean per-label AUROC"
-        ),
-    )
+_COMPUTE: dict[str, Callable[[Target], float]] = {
+    "auroc": lambda t: auroc(t.truth, _require_score(t)),
+    "auprc": lambda t: average_precision(t.truth, _require_score(t)),
+    **{f"precision_at_{k}": _ranked(precision_at_k, k) for k in (50, 100)},
+    **{f"ndcg_at_{k}": _ranked(ndcg_at_k, k) for k in (50, 100)},
+    "f1": lambda t: f1_binary(t.truth, t.hard),
+    "accuracy": lambda t: accuracy(t.truth, t.hard),
+    "macro_f1": _macro_f1,
+    "weighted_f1": lambda t: class_f1(t.truth, t.hard, t.n_outputs, "weighted"),
+    "micro_f1": lambda t: label_f1(t.truth, t.hard, "micro"),
+    "hamming_loss": lambda t: hamming_loss(t.truth, t.hard),
+    "mean_auroc": _mean_label_auroc,
 }
-
-
-def check_metric_names(task_type: TaskType, names: list[str]) -> None:
-    """Raise ValueError naming any metric that does not exist for ``task_type``."""
-    for name in names:
-        metric = METRICS.get(name)
-        if metric is None or task_type not in metric.task_types:
-            valid = sorted(n for n, m in METRICS.items() if task_type in m.task_types)
-            raise ValueError(
-                f"metric {name!r} is not available for {task_type} tasks; use one of {valid}"
-            )
+METRICS: dict[str, MetricDef] = {
+    name: MetricDef(
+        kind.name,
+        kind.task_types,
+        kind.higher_is_better,
+        kind.needs_score,
+        kind.description,
+        compute=_COMPUTE[name],
+    )
+    for name, kind in METRIC_KINDS.items()
+}
 
 
 def compute(names: list[str], target: Target) -> Scores:

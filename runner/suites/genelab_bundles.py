@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.bundle.manifest import keyed_salt, sha256_file
-from runner.bundle.spec import BundleSpec
-from runner.bundle.write import Dataset, FoldSplit, write_bundle
+from runner.bundle.manifest import sha256_file
+from runner.bundle.write import Dataset, FoldSplit
+from runner.suites.bundle_import import hosted_task_fields, write_imported
 
 DATABASES = ("hallmark", "kegg", "reactome", "mitocarta")
 TISSUES = {
@@ -212,46 +212,32 @@ def _hashes(paths: list[Path], root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): sha256_file(p) for p in sorted(set(paths))}
 
 
-def _write(
-    out: Path,
-    spec_fields: dict[str, object],
-    data: Dataset,
-    splits: list[FoldSplit],
-    files: dict[str, str],
+def _spec_fields(
+    task_id: str,
+    tissue: str,
+    database: str,
     *,
-    salt_key: bytes | None,
-    sealed_out: Path | None,
-) -> tuple[Path, str]:
-    """Write the bundle at ``out/<id>``; sealed labels in its ``sealed/``, or in
-    ``sealed_out/<id>``. The salt is ``keyed_salt(salt_key, [id, source-file hashes])``
-    (a re-import with the same key gives the same bundle hash), else random."""
-    spec = BundleSpec.model_validate(
-        {**spec_fields, "source_files": files, "folds": [s.id for s in splits]}
-    )
-    salt = keyed_salt(salt_key, [spec.id, files]) if salt_key is not None else None
-    target = out / spec.id
-    sealed = sealed_out / spec.id if sealed_out is not None else None
-    bundle_hash = write_bundle(
-        target, spec, data, splits, float_format="{!r}", salt=salt, sealed_out=sealed
-    )
-    return target, bundle_hash
-
-
-def _common(
-    task_id: str, database: str, title: str, kind: str, group: str | None
+    title: str,
+    description: str,
+    split: dict[str, str | None],
+    files: dict[str, str],
+    folds: list[FoldSplit],
 ) -> dict[str, object]:
+    """``bundle.yaml`` of a GeneLab task bundle (flight vs ground, AUROC first)."""
     return {
+        "id": f"genelab-{task_id}-{tissue}-pathway-{database}",
+        "title": title,
+        "description": description,
         "task_type": "binary",
         "classes": CLASSES,
         "positive_class": "flight",
         "metrics": {"primary": "auroc", "secondary": ["auprc", "accuracy"]},
-        "split": {"kind": kind, "group": group},
-        "title": title,
+        "split": split,
+        "folds": [fold.id for fold in folds],
         "source": f"GeneLab benchmark (SpaceBio-Bench), pathway level ({database} GSVA scores); "
         "recipe: shared/specs/GENELAB_DATA_RECIPE.md",
-        "time_limits": {"handshake_seconds": 60, "fit_seconds": 900, "predict_seconds": 300},
-        "resources": {"memory": "2GiB", "cpus": 1.0, "gpus": 0},
-        "benchmark": {"suite": "genelab", "task_id": task_id, "variant": f"pathway-{database}"},
+        "source_files": files,
+        **hosted_task_fields("genelab", task_id, f"pathway-{database}", memory="2GiB"),
     }
 
 
@@ -277,20 +263,20 @@ def import_category_a(
         for kind in ("y", "meta")
     ]
     files = _hashes([*label_files, *scores.files], source)
-    fields = _common(
+    fields = _spec_fields(
         task_id,
+        TISSUES[task_id],
         database,
-        f"GeneLab {task_id} ({TISSUES[task_id]}): spaceflight vs ground, leave one mission out",
-        "leave-one-group-out",
-        "mission",
+        title=f"GeneLab {task_id} ({TISSUES[task_id]}): spaceflight vs ground, "
+        "leave one mission out",
+        description=f"Flight (1) vs ground control (0) from per-mission GSVA {database} scores; "
+        f"{len(splits)} folds, one mission held out each. " + " ".join(skipped),
+        split={"kind": "leave-one-group-out", "group": "mission"},
+        files=files,
+        folds=splits,
     )
-    fields["id"] = f"genelab-{task_id}-{TISSUES[task_id]}-pathway-{database}"
-    fields["description"] = (
-        f"Flight (1) vs ground control (0) from per-mission GSVA {database} scores; "
-        f"{len(splits)} folds, one mission held out each. " + " ".join(skipped)
-    )
-    path, bundle_hash = _write(
-        out, fields, data, splits, files, salt_key=salt_key, sealed_out=sealed_out
+    path, bundle_hash = write_imported(
+        out, fields, data, splits, salt_key=salt_key, sealed_out=sealed_out
     )
     return Built(str(fields["id"]), path, bundle_hash, skipped)
 
@@ -330,20 +316,19 @@ def import_category_b(
         [*label_files, *[b_folder / f"pair_{p.id}" / "test_y.csv" for p in pairs], *scores.files],
         source,
     )
-    fields = _common(
+    fields = _spec_fields(
         task_id,
+        TISSUES[a_task],
         database,
-        f"GeneLab {task_id} ({TISSUES[a_task]}): cross-mission transfer pairs",
-        "predefined",
-        None,
+        title=f"GeneLab {task_id} ({TISSUES[a_task]}): cross-mission transfer pairs",
+        description=f"Train on one mission, test on another ({len(splits)} directed pairs); "
+        f"per-mission GSVA {database} scores. No GO/NO-GO for Category B.",
+        split={"kind": "predefined", "group": None},
+        files=files,
+        folds=splits,
     )
-    fields["id"] = f"genelab-{task_id}-{TISSUES[a_task]}-pathway-{database}"
-    fields["description"] = (
-        f"Train on one mission, test on another ({len(splits)} directed pairs); "
-        f"per-mission GSVA {database} scores. No GO/NO-GO for Category B."
-    )
-    path, bundle_hash = _write(
-        out, fields, data, splits, files, salt_key=salt_key, sealed_out=sealed_out
+    path, bundle_hash = write_imported(
+        out, fields, data, splits, salt_key=salt_key, sealed_out=sealed_out
     )
     return Built(str(fields["id"]), path, bundle_hash)
 

@@ -10,6 +10,7 @@ broken."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -317,3 +318,119 @@ def test_sigkill_leaves_no_container_running(
     assert mine() == []
     assert gone_after < 10
     assert not any(staging.rglob("*.csv")), "staged training copies left behind"
+
+
+def test_a_service_kill_of_runner_and_watchdog_is_caught_by_cleanup_watch(
+    docker_client: Any, tmp_path: Path
+) -> None:
+    """Stopping a whole service (systemd, `docker stop` of a worker container) kills the
+    runner and its watchdog together. `airlock cleanup --watch`, run as its own service,
+    removes what they left within seconds: the owner is dead."""
+    bundle = bundle_variant(
+        "synth-lomo-highdim", tmp_path / "bundle", folds=["mission_M1"],
+        time_limits={"handshake_seconds": 120, "fit_seconds": 30, "predict_seconds": 30},
+    )  # fmt: skip
+    image = _build(docker_client, "silent_handshake", TARGET_FOLD="*")
+    command = [sys.executable, "-m", "runner", "run", "--image", image, "--bundle", str(bundle),
+               "--results", str(tmp_path / "results")]  # fmt: skip
+    runner = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    owner = f":{runner.pid}:"
+
+    def left() -> list[dict[str, Any]]:
+        found = docker_client.api.containers(all=True, filters={"label": LABEL_MANAGED})
+        return [c for c in found if owner in (c.get("Labels") or {}).get(LABEL_OWNER, "")]
+
+    deadline = time.monotonic() + 60
+    while not left() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left(), "the run did not start its container"
+    watchdogs = subprocess.run(["pgrep", "-f", f"runner.sandbox.docker.watchdog .*{owner}"],
+                               capture_output=True, text=True, check=False).stdout.split()  # fmt: skip
+    assert watchdogs, "no watchdog found for the runner"
+    for pid in [runner.pid, *map(int, watchdogs)]:  # the whole service, at once
+        os.kill(pid, signal.SIGKILL)
+    runner.wait()
+    time.sleep(2)
+    assert left(), "with its watchdog killed too, the container should still be there"
+    reaper = subprocess.Popen([sys.executable, "-m", "runner", "cleanup", "--watch",
+                               "--interval", "1"], cwd=REPO, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        killed = time.monotonic()
+        while left() and time.monotonic() - killed < 20:
+            time.sleep(0.2)
+        assert left() == [], "cleanup --watch did not remove the orphan"
+        print(f"orphan removed by cleanup --watch {time.monotonic() - killed:.1f} s after start")
+    finally:
+        reaper.terminate()
+        reaper.wait()
+
+
+def test_a_container_past_its_deadline_is_reaped_even_with_its_owner_alive(
+    docker_client: Any,
+) -> None:
+    """A live runner that lost track of a container (stuck, or stopped in a debugger):
+    past its deadline, any Airlock process removes it; before it, nobody does."""
+    from runner.limits import LABEL_DEADLINE
+    from runner.sandbox.docker.cleanup import owner_label
+
+    alive = owner_label()  # this test process: alive
+    made = {
+        when: docker_client.containers.create(
+            "airlock/base:bookworm", ["sleep", "600"],
+            labels={LABEL_MANAGED: "1", LABEL_OWNER: alive, LABEL_DEADLINE: str(deadline)},
+        ).id
+        for when, deadline in (("past", int(time.time()) - 5), ("future", int(time.time()) + 600))
+    }  # fmt: skip
+    try:
+        for container in made.values():
+            docker_client.api.start(container)
+        done = subprocess.run([sys.executable, "-m", "runner", "cleanup"], cwd=REPO,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        remaining = {c["Id"] for c in docker_client.api.containers(all=True)}
+        assert made["past"] not in remaining
+        assert made["future"] in remaining
+    finally:
+        for container in made.values():
+            with contextlib.suppress(Exception):
+                docker_client.api.remove_container(container, force=True)
+
+
+@pytest.mark.parametrize(("schedule", "open_channel"), [
+    ("one-per-submission", True), ("one-per-host", False),
+])  # fmt: skip
+def test_the_page_cache_channel_between_folds_and_the_schedule_that_closes_it(
+    docker_client: Any,
+    tmp_path: Path,
+    schedule: str,
+    open_channel: bool,
+    hostile_report: list[dict[str, Any]],
+) -> None:
+    """Folds of one image read the same host files, so a page one fold reads stays cached
+    for the next (mincore tells; so does the time a read takes): a channel from fold to fold
+    that no container setting closes. `one-per-host` empties the image's page cache before
+    every fold: the next fold finds nothing."""
+    bundle = bundle_variant(
+        "synth-lomo-highdim", tmp_path / "bundle", folds=["mission_M1", "mission_M2"],
+        time_limits={"handshake_seconds": 60, "fit_seconds": 60, "predict_seconds": 30},
+    )  # fmt: skip
+    image = _build(docker_client, "page_cache", TARGET_FOLD="*", PROBE_SENDER_FOLD="mission_M1")
+    code, rss, _out, err = _run(image, bundle, tmp_path / "results", "--fold-schedule", schedule)
+    assert code == 0, err[-2000:]
+    (result_path,) = (tmp_path / "results").glob("*/*/result.json")
+    folds = {f["fold_id"]: f for f in json.loads(result_path.read_text())["folds"]}
+    assert folds["mission_M1"]["finished_at"] <= folds["mission_M2"]["started_at"]  # in turn
+    receiver = _probe(result_path.parent / folds["mission_M2"]["log_file"])
+    share = receiver["cached"] / receiver["pages"]
+    print(f"{schedule}: the next fold found {share:.0%} of the sender's file cached")
+    hostile_report.append(
+        {
+            "case": f"page cache of an image file, fold to fold, {schedule}",
+            "fold": "M1 then M2", "expected": "open" if open_channel else "closed",
+            "status": f"{share:.0%} of pages cached", "other": "-", "rss_mib": rss,
+            "reason": "mincore on a file the previous fold read",
+        }
+    )  # fmt: skip
+    assert receiver["mincore"] == 0
+    assert (share > 0.5) is open_channel

@@ -63,7 +63,6 @@ def test_fold_records_and_results_of_two_submissions_are_listed_apart(
     """Fold records are ``<key>/folds/<fold>.json`` and results ``<key>/result.json``, under
     this store's prefix only; `airlock status` counts the records and lists the
     infra_error ones, the same on S3 as in a directory."""
-    from runner.distributed.status import FailedFold, store_status
     from runner.resume import FoldRecord
     from tests.services import KEY_A, KEY_B, MISSING_LABELS, store_two_submissions
     from tests.unit.test_leaderboard_ranking import result
@@ -82,6 +81,8 @@ def test_fold_records_and_results_of_two_submissions_are_listed_apart(
     assert sorted(key for key, _ in store.fold_record_items()) == [KEY_A, KEY_A, KEY_B, KEY_B]
     assert store.result_keys() == [f"competition/{KEY_A}/result.json"]
     assert [r.provenance.team for r in store.results()] == ["team-a"]
+    from runner.distributed.status import FailedFold, store_status
+
     expected = [FailedFold(KEY_B, "result", MISSING_LABELS, "run1")]
     on_s3 = store_status(store)
     assert on_s3.statuses == {"ok": 3, "infra_error": 1}

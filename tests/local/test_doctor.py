@@ -19,6 +19,7 @@ from runner.doctor import (
     check_isolation,
     check_version,
 )
+from runner.sandbox.base import EngineFacts
 from tests.helpers import run_airlock
 
 
@@ -81,17 +82,18 @@ def test_a_store_that_cannot_be_written_fails_with_the_fix(tmp_path: Path) -> No
 
 
 def test_engine_facts_are_judged() -> None:
-    assert check_version({"Version": "19.03.1", "ApiVersion": "1.40"}).state == "fail"
-    assert check_version({"Version": "24.0.7", "ApiVersion": "1.43"}).state == "ok"
+    assert check_version(EngineFacts("docker 19.03.1", "1.40")).state == "fail"
+    assert check_version(EngineFacts("docker 24.0.7", "1.43")).state == "ok"
     full = {"MemoryLimit": True, "PidsLimit": True, "CpuCfsQuota": True, "SwapLimit": True,
             "SecurityOptions": ["name=seccomp,profile=default"], "CgroupVersion": "2"}  # fmt: skip
     assert check_isolation(full).state == "ok"
     no_memory = check_isolation({**full, "MemoryLimit": False})
     assert (no_memory.state, "memory limits" in no_memory.detail) == ("fail", True)
     assert check_isolation({**full, "SwapLimit": False}).state == "warn"
-    assert check_gpu({"Runtimes": {"runc": {}}}).state == "warn"
-    assert check_gpu({"Runtimes": {"nvidia": {}}}, count=lambda: 2).detail.endswith("2 GPU(s)")
-    assert check_gpu({"Runtimes": {"nvidia": {}}}, count=lambda: 0).state == "fail"
+    no_gpu, gpu = EngineFacts("docker 24", "1.43"), EngineFacts("d", "1.43", gpu_capable=True)
+    assert check_gpu(no_gpu).state == "warn"
+    assert check_gpu(gpu, count=lambda: 2).detail.endswith("2 GPU(s)")
+    assert check_gpu(gpu, count=lambda: 0).state == "fail"
     assert check_disk({"DockerRootDir": "/nonexistent/docker"}).state == "skip"
     free = shutil.disk_usage("/").free
     expected = "fail" if free < DISK_FAIL_BYTES else "warn" if free < DISK_WARN_BYTES else "ok"

@@ -36,8 +36,12 @@ def test_status_reads_an_s3_store_and_the_broker(broker: Broker, tmp_path: Path)
                 cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
             )  # fmt: skip
 
-        as_json = status("--json")
         text = status()
+        as_json = status("--json")
+    assert text.returncode == 0, text.stderr
+    assert "infra_error folds (not run)" in text.stdout
+    assert MISSING_LABELS in text.stdout
+    assert "Traceback" not in text.stdout + text.stderr
     assert as_json.returncode == 0, as_json.stderr
     data = json.loads(as_json.stdout)
     assert set(data["queues"]) == {"cpu", "gpu"}
@@ -49,10 +53,6 @@ def test_status_reads_an_s3_store_and_the_broker(broker: Broker, tmp_path: Path)
         {"key": KEY_B, "fold_id": "result", "run_id": "run1", "reason": MISSING_LABELS}
     ]
     assert data["unreadable_records"] == []
-    assert text.returncode == 0, text.stderr
-    assert "infra_error folds (not run)" in text.stdout
-    assert MISSING_LABELS in text.stdout
-    assert "Traceback" not in text.stdout + text.stderr
 
 
 def test_status_without_a_store_and_without_a_broker(broker: Broker) -> None:

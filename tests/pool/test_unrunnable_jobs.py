@@ -55,12 +55,18 @@ def _runner_key(bundle: Path, image_ref: str, image_id: str, team: str) -> str:
 
 
 def test_unrunnable_jobs_are_stored_as_infra_error(
-    broker: Broker, pool: Pool, registry: str, docker_client: Any, tmp_path: Path
+    broker: Broker,
+    pool: Pool,
+    registry: str,
+    docker_client: Any,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     image = push(docker_client, registry, "airlock/sample-random", "pool/unrunnable")
     digest = docker_client.images.get_registry_data(image).id
     image_ref = f"{registry}/pool/unrunnable@{digest}"
     image_id = docker_client.images.get(image).id
+    request.addfinalizer(lambda: docker_client.images.remove(image, noprune=True))  # the tag
     bundle = bundle_variant("synth-loco-3class", tmp_path, folds=["crew_C1"])
     sealed = tmp_path / "sealed-elsewhere"
     shutil.move(str(bundle / "sealed"), str(sealed))  # labels moved away from the bundle

@@ -118,9 +118,16 @@ def test_sigkill_a_worker_mid_fold(
     assert done.returncode == 0, done.stderr
 
     def victim_containers() -> list[Any]:
-        found = docker_client.containers.list(all=True, filters={"label": LABEL_MANAGED})
+        # sparse: one list call, labels included (a full listing inspects each container and
+        # fails when one is removed in between, as the other worker's containers are)
+        found = docker_client.containers.list(
+            all=True, filters={"label": LABEL_MANAGED}, sparse=True
+        )
         return [
-            c for c in found if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(first.pid)]
+            c
+            for c in found
+            if (c.attrs.get("Labels") or {}).get(LABEL_OWNER, "").split(":")[1:2]
+            == [str(first.pid)]
         ]
 
     _wait_for(lambda: bool(victim_containers()), 120, "the first worker to start a fold")

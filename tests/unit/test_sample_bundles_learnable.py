@@ -57,9 +57,10 @@ import pytest
 from scipy import sparse
 
 from runner.bundle.load import read_spec
-from runner.bundle.spec import BundleSpec, TaskType
+from runner.bundle.spec import BundleSpec
 from runner.bundle.synth import GENERATORS
 from runner.scoring.metrics import Target, compute
+from runner.task_types import TaskType
 from tests.helpers import SAMPLES
 
 ALPHA = 0.01

@@ -208,6 +208,12 @@ GENELAB_CASES: list[tuple[str, str, list[str], list[str]]] = [
             "2 unknown pairs: 'fold_M1_test', 'fold_M2_test' (task B9 has 'pair_M1_M2', 'pair_M2_M1')",
         ],
     ),
+    (
+        "object value with a repeated key",
+        json.dumps(_valid()).replace('"s1": 0.9', '"s1": {"a": 1, "a": 2}', 1),
+        [],
+        ["fold_M1_test: 1 value not a number: 's1' ({\"a\": 2})"],
+    ),
 ]
 
 
@@ -263,6 +269,20 @@ def test_genelab_valid_submission_scores(genelab_tasks: Path, tmp_path: Path) ->
     )
     assert validate_only.exit_code == 0
     assert validate_only.stdout == ""
+
+
+def test_genelab_keys_are_data_never_markers(genelab_tasks: Path, tmp_path: Path) -> None:
+    """Keys are the participant's data: a top-level key named like the marker under which
+    repeated keys were once recorded inside the parsed document ("\\0duplicates") is an
+    ignored extra key, not a repeat."""
+    data = _valid()
+    data["\0duplicates"] = ["task_id"]
+    submission = tmp_path / "submission.json"
+    submission.write_text(json.dumps(data))
+    result = CliRunner().invoke(
+        app, ["score", "genelab", str(submission), "--tasks", str(genelab_tasks), "--validate-only"]
+    )
+    assert result.exit_code == 0, result.output
 
 
 # ---- SpaceOmicsBench -------------------------------------------------------------------------
@@ -381,6 +401,24 @@ SOB_CASES: list[tuple[str, str, str, list[str]]] = [
         "B2",
         '{"predictions": [[1, 0], {"y_pred": [[1, 0], [0, 1], [0, 0]]}]}',
         ["fold 0 (rep0): expected an object, got a list"],
+    ),
+    (
+        "multilabel scores",
+        "B2",
+        '{"predictions": [{"y_pred": [[1, 0], [0, 1], [0, 0]], "y_score": [[0.1, 0.2], [0.3]]}, '
+        '{"y_pred": [[1, 0], [0, 1], [true, false]], "y_score": [[0.1, 2], [0.3, 0.4], [NaN, "x"]]}]}',
+        [
+            "fold 0 (rep0): y_score must be 3 rows of 2 numbers when given",
+            "fold 1 (rep1): y_score: 1 value not a number (rows 5)",
+            "fold 1 (rep1): y_score: 1 value NaN or infinite (rows 4)",
+            "fold 1 (rep1): y_score: 1 value outside [0, 1] (rows 1)",
+        ],
+    ),
+    (
+        "JSON nested too deeply",
+        "D1",
+        '{"predictions": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        ["JSON nests too deeply"],
     ),
 ]
 

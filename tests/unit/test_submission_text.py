@@ -4,6 +4,7 @@ figure, and a decoder that bounds a line before materialising it."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -322,3 +323,59 @@ def test_fold_slots(
     for thread in threads:
         thread.join()
     assert (most[0] == 2) is overlap
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":"fitted","x":"' + b'\\"' * 32_000,  # unterminated, escapes all the way
+        b'{"type":"fitted","x":"' + b'"\\"' * 21_000,
+        b"[" + b'"",' * 21_000,
+        b'{"type":"fitted","x":' + b"1" * 60_000 + b".5}",
+    ],
+)
+def test_the_precheck_is_linear_whatever_the_line(line: bytes) -> None:
+    """An unterminated string once made the string-blanking regex backtrack over the whole
+    line from every quote: 15 s for one 64 KiB line, hours at the 16 MiB bound."""
+    started = time.perf_counter()
+    with contextlib.suppress(MessageError):
+        decode(line, CONTROL_BUDGET, "fit")
+    assert time.perf_counter() - started < 0.2
+
+
+def test_a_flood_while_being_sent_a_message_is_a_protocol_error() -> None:
+    from runner.errors import OutputTooLarge, ProtocolViolation
+    from runner.protocol.channel import Channel
+    from tests.unit.test_protocol import ScriptedSandbox
+
+    class Flooding(ScriptedSandbox):
+        def send(self, data: bytes, deadline: float) -> None:
+            raise OutputTooLarge("more than 327680 bytes on stdout", head=b"AAAA", limit=327680)
+
+    with pytest.raises(ProtocolViolation) as caught:
+        Channel(Flooding([])).send(b"{}\n", phase="predict", deadline=time.monotonic() + 1, limit=1)
+    assert caught.value.public == (
+        "more than 327680 bytes on stdout without being asked during predict"
+    )
+
+
+def test_invisible_and_format_characters_beyond_the_usual_ones_are_escaped() -> None:
+    text = "a\u115fb\u3164c\ufe0fd\u0600e\U0001d173f\u2066g"
+    out = shown(text)
+    for char in "\u115f\u3164\ufe0f\u0600\U0001d173\u2066":
+        assert char not in out
+    assert out.startswith("a\\u115fb") and "\\U0001d173" in out
+    assert shown("é 中文 ü") == "é 中文 ü"  # letters are letters
+
+
+def test_image_labels_are_allow_listed_escaped_and_capped() -> None:
+    from runner.untrusted import shown_labels
+
+    labels = {f"evil.{n}": "\x1b]0;PWNED\x07" * 1000 for n in range(500)}
+    labels["io.airlock.versions"] = "numpy=1.24.2"
+    labels["org.opencontainers.image.source"] = "\u202e[link=http://x]" + "y" * 10_000
+    kept = shown_labels(labels)
+    assert set(kept) == {"io.airlock.versions", "org.opencontainers.image.source"}
+    assert kept["io.airlock.versions"] == "numpy=1.24.2"
+    text = json.dumps(kept)
+    assert len(text) < 1000 and "\u202e" not in text and "\x1b" not in text

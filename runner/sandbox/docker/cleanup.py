@@ -1,14 +1,19 @@
-"""Who owns a container, and whether that owner is still alive (so leftovers can be reaped).
+"""Who owns a container, whether that owner is still alive, and when the container is due
+(so leftovers can be reaped).
 
-Every container carries ``io.airlock.owner = <host>:<pid>:<process start ticks>``. A
-container whose owner process on this host is gone (or whose PID was reused by another
-process) is a leftover of a crashed run and may be removed.
+Every container carries ``io.airlock.owner = <host>:<pid>:<process start ticks>`` and
+``io.airlock.deadline = <unix time>``. A container whose owner process on this host is gone
+(or whose PID was reused by another process) is a leftover of a crashed run, and one past
+its deadline outlived every limit of its fold: either may be removed, by any Airlock
+process (a run, a worker, ``airlock cleanup --watch``), even when the owner's own watchdog
+died with it.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 
@@ -26,6 +31,19 @@ def owner_label(pid: int | None = None) -> str:
     """This process's owner label."""
     pid = os.getpid() if pid is None else pid
     return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or '?'}"
+
+
+def deadline_label(seconds_from_now: float) -> str:
+    return f"{time.time() + seconds_from_now:.0f}"
+
+
+def overdue(label: str, now: float | None = None) -> bool:
+    """True when the container's deadline has passed (an unreadable one never counts)."""
+    try:
+        deadline = float(label)
+    except ValueError:
+        return False
+    return (time.time() if now is None else now) > deadline
 
 
 def owner_is_dead(label: str) -> bool:

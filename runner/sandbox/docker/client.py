@@ -14,6 +14,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.models.containers as _sdk_containers
 import requests.exceptions
 
 from runner.errors import EngineUnavailable, ImageUnavailable
@@ -108,6 +109,15 @@ class DockerEngine:
             labels=dict(config.get("Labels") or {}),
         )
 
+    def layer_dirs(self, ref: str) -> list[str]:
+        """The host directories of the image's filesystem layers (overlay2), if visible."""
+        with _translated(f"image {ref!r}"):
+            attrs: dict[str, Any] = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        data = (attrs.get("GraphDriver") or {}).get("Data") or {}
+        return [
+            d for key in ("UpperDir", "LowerDir") for d in (data.get(key) or "").split(":") if d
+        ]
+
     def registry_digest(self, ref: str) -> str:
         """``repository@sha256:...`` of ``ref`` as the registry knows it (the image must
         have been pushed there)."""
@@ -133,9 +143,20 @@ class DockerEngine:
             self._client.images.pull(ref)
 
     def create(self, kwargs: dict[str, Any]) -> str:
+        """Create a container from ``containers.create``-style arguments, plus
+        ``masked_paths``, which the engine accepts but the SDK's keywords lack."""
+        kwargs = dict(kwargs)
+        masked = kwargs.pop("masked_paths", None)
         with _translated("cannot create the container"):
-            container = self._client.containers.create(**kwargs)
-        return str(container.id)
+            # The SDK's own translation of these keywords (what containers.create uses).
+            to_args = _sdk_containers._create_container_args  # type: ignore[attr-defined]
+            args = to_args(
+                {**kwargs, "command": kwargs.get("command"), "version": self._api.api_version}
+            )
+            if masked is not None:
+                args["host_config"]["MaskedPaths"] = list(masked)
+            created = self._api.create_container(**args)
+        return str(created["Id"])
 
     def attach(self, container_id: str) -> socket.socket:
         """The raw, bidirectional attach socket (stdin in, multiplexed stdout/stderr out)."""

@@ -18,6 +18,7 @@ from runner.errors import (
     StreamEnded,
 )
 from runner.sandbox.base import (
+    EngineFacts,
     ExitInfo,
     ImageInfo,
     ResourceSample,
@@ -27,9 +28,10 @@ from runner.sandbox.base import (
 )
 from runner.sandbox.docker import staging
 from runner.sandbox.docker.cgroup import CgroupFiles, find_cgroup
-from runner.sandbox.docker.cleanup import owner_is_dead, owner_label
-from runner.sandbox.docker.client import DockerEngine
-from runner.sandbox.docker.spec import create_kwargs, gpu_problem
+from runner.sandbox.docker.cleanup import deadline_label, overdue, owner_is_dead, owner_label
+from runner.sandbox.docker.client import DockerEngine, engine_address
+from runner.sandbox.docker.pagecache import forget_host_caches
+from runner.sandbox.docker.spec import GPU_RUNTIME, create_kwargs, gpu_problem
 from runner.sandbox.docker.streams import STDOUT, Demuxer, FrameError
 from runner.sandbox.docker.watchdog import WATCHDOG
 from runner.sandbox.logs import LogCapture
@@ -235,32 +237,54 @@ class DockerProvider(SandboxProvider):
     def registry_digest(self, ref: str) -> str:
         return self._engine.registry_digest(ref)
 
-    def check_gpus(self, gpus: int) -> None:
-        """Raise GpuUnavailable when ``gpus`` > 0 and this engine cannot provide them."""
-        if gpus and not self.gpu_capable():
-            raise GpuUnavailable(
-                f"the job asks for {gpus} GPU(s) but this engine has no 'nvidia' runtime; "
-                "GPU jobs belong on the gpu queue of a GPU worker"
-            )
-
     def gpu_capable(self) -> bool:
+        return GPU_RUNTIME in self.runtimes()
+
+    def runtimes(self) -> set[str]:
         if self._runtimes is None:
             self._runtimes = self._engine.runtimes()
-        return "nvidia" in self._runtimes
+        return self._runtimes
+
+    def has_image(self, ref: str) -> bool:
+        return self._engine.has_image(ref)
+
+    def facts(self) -> EngineFacts:
+        versions, info = self._engine.versions(), self._engine.info()
+        return EngineFacts(
+            version=f"docker {versions.get('Version', '?')}",
+            api_version=str(versions.get("ApiVersion", "")),
+            address=engine_address(),
+            gpu_capable=GPU_RUNTIME in (info.get("Runtimes") or {}),
+            info=info,
+        )
+
+    def forget(self, image: ImageInfo) -> float:
+        return forget_host_caches(self._engine.layer_dirs(image.id))
 
     def check(self, spec: SandboxSpec) -> None:
         if spec.limits.gpus == 0:
             return
-        if self._runtimes is None:
-            self._runtimes = self._engine.runtimes()
-        problem = gpu_problem(spec, self._runtimes)
+        problem = gpu_problem(spec, self.runtimes())
         if problem:
             raise GpuUnavailable(problem)
 
     def start(self, spec: SandboxSpec, cancel: threading.Event) -> DockerSandbox:
         owner = owner_label()
         WATCHDOG.ensure_started(owner, staging.staging_root())
-        labels = {limits.LABEL_MANAGED: "1", limits.LABEL_OWNER: owner, **spec.labels}
+        applied = spec.limits
+        lifetime = (
+            applied.handshake_seconds
+            + applied.fit_seconds
+            + applied.predict_seconds
+            + limits.SHUTDOWN_GRACE_SECONDS
+            + limits.DEADLINE_MARGIN_SECONDS
+        )
+        labels = {
+            limits.LABEL_MANAGED: "1",
+            limits.LABEL_OWNER: owner,
+            limits.LABEL_DEADLINE: deadline_label(lifetime),
+            **spec.labels,
+        }
         staged = staging.stage(spec.train_dir)
         kwargs = create_kwargs(dataclasses.replace(spec, train_dir=staged))
         kwargs["labels"] = labels
@@ -293,7 +317,11 @@ class DockerProvider(SandboxProvider):
     def reap(self, *, everything: bool = False) -> int:
         removed = 0
         for container_id, labels in self._engine.containers_with_label(limits.LABEL_MANAGED):
-            if everything or owner_is_dead(labels.get(limits.LABEL_OWNER, "")):
+            if (
+                everything
+                or owner_is_dead(labels.get(limits.LABEL_OWNER, ""))
+                or overdue(labels.get(limits.LABEL_DEADLINE, ""))
+            ):
                 self._engine.remove(container_id)
                 removed += 1
         return removed

@@ -40,6 +40,21 @@ def container_environment(spec: SandboxSpec) -> dict[str, str]:
     }
 
 
+MASKED_PATHS = (
+    # the engine's own defaults (setting the list replaces them)
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    # the host's global counters, which every container reads and changes: forks and
+    # context switches, memory, load, I/O, interrupts, open files, locks
+    "/proc/stat", "/proc/meminfo", "/proc/loadavg", "/proc/vmstat", "/proc/diskstats",
+    "/proc/interrupts", "/proc/softirqs", "/proc/pressure", "/proc/schedstat",
+    "/proc/zoneinfo", "/proc/buddyinfo", "/proc/pagetypeinfo", "/proc/locks",
+    "/proc/sys/fs/file-nr", "/proc/sys/fs/inode-nr", "/proc/sys/fs/dentry-state",
+    "/proc/sys/kernel/random/entropy_avail",
+)  # fmt: skip
+"""Paths that read as empty in the container: a fold could otherwise signal to a later or
+concurrent one by forking, allocating or locking, through counters the host keeps for all."""
+
 IPC_SYSCTLS = {
     "kernel.shmmax": "0",
     "kernel.shmall": "0",
@@ -87,6 +102,7 @@ def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
         ],
         "ulimits": [{"name": "msgqueue", "soft": 0, "hard": 0}],
         "sysctls": dict(IPC_SYSCTLS),
+        "masked_paths": list(MASKED_PATHS),
     }
     if spec.limits.gpus > 0:
         kwargs["device_requests"] = [{"count": spec.limits.gpus, "capabilities": [["gpu"]]}]

@@ -15,69 +15,41 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from runner.suites.spaceomicsbench.multiomics import g1_features
+from runner.suites.spaceomicsbench.source_tables import (
+    AS_PUBLISHED,
+    CLINICAL_META,
+    CORRECTED,
+    PLASMA_META,
+    VARIANTS,
+    Features,
+    numeric,
+    read_csv,
+)
 from runner.suites.spaceomicsbench.truth import SourceInvalid, SourceMissing, TaskTruth
 
-AS_PUBLISHED = "as-published"
-CORRECTED = "corrected"
-VARIANTS = (CORRECTED, AS_PUBLISHED)
-CLINICAL_META = ["sample_id", "crew", "tissue", "timepoint", "timepoint_days", "phase", "mission"]
-PLASMA_META = [
-    "sample_id",
-    "crew",
-    "month_tp",
-    "timepoint",
-    "timepoint_days",
-    "phase",
-    "mission",
-    "tissue",
-]
-"""The non-protein columns of proteomics_plasma_matrix.csv."""
 
-
-@dataclass
-class Features:
-    """X (rows = the task's rows), feature names, participant metadata, and notes."""
-
-    names: list[str]
-    X: np.ndarray
-    meta_columns: list[str] = field(default_factory=list)
-    meta: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-
-
-def _csv(source: Path, name: str, files: list[str], **kwargs: object) -> pd.DataFrame:
-    path = source / "data" / "processed" / name
-    if not path.is_file():
-        raise SourceMissing(name)
-    files.append(name)
-    return pd.read_csv(path, **kwargs)  # type: ignore[call-overload, no-any-return]
-
-
-def _numeric(frame: pd.DataFrame) -> np.ndarray:
-    values: np.ndarray = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    return values
-
-
-def _reindexed(frame: pd.DataFrame, key: str, ids: list[str], what: str) -> pd.DataFrame:
-    indexed = frame.set_index(frame[key].astype(str))
-    missing = [i for i in ids if i not in indexed.index]
+def _task_rows(
+    table: pd.DataFrame, key: str, truth: TaskTruth, variant: str, what: str
+) -> pd.DataFrame:
+    """The table's rows in the task's row order: as published, by position (asserted to be
+    the same rows); corrected, by ``key``."""
+    if variant == AS_PUBLISHED:
+        if table[key].astype(str).tolist() != truth.ids:
+            raise SourceInvalid(
+                f"{what}: rows are not in the order of the label file; positional join invalid"
+            )
+        return table
+    indexed = table.set_index(table[key].astype(str))
+    missing = [i for i in truth.ids if i not in indexed.index]
     if missing:
         raise SourceInvalid(f"{what}: ids {missing[:5]} not found")
-    return indexed.loc[ids]
-
-
-def _same_rows(published: pd.Series, ids: list[str], what: str) -> None:
-    if published.astype(str).tolist() != ids:
-        raise SourceInvalid(
-            f"{what}: rows are not in the order of the label file; positional join invalid"
-        )
+    return indexed.loc[truth.ids]
 
 
 def _crews(ids: list[str], crew: pd.Series) -> tuple[list[str], list[list[str]]]:
@@ -86,40 +58,38 @@ def _crews(ids: list[str], crew: pd.Series) -> tuple[list[str], list[list[str]]]
 
 def _clinical(table_name: str) -> Callable[[Path, TaskTruth, str, list[str]], Features]:
     def build(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-        cbc = _csv(source, "clinical_cbc.csv", files)
+        cbc = read_csv(source, "clinical_cbc.csv", files)
         tables = (
-            [_csv(source, name, files) for name in ("clinical_cbc.csv", "clinical_cmp.csv")]
+            [read_csv(source, name, files) for name in ("clinical_cbc.csv", "clinical_cmp.csv")]
             if table_name == "cbc+cmp"
-            else [_csv(source, table_name, files)]
+            else [read_csv(source, table_name, files)]
         )
         blocks = []
         for table in tables:
-            if variant == AS_PUBLISHED:
-                _same_rows(table["sample_id"], truth.ids, table_name)
-                rows = table
-            else:
-                rows = _reindexed(table, "sample_id", truth.ids, table_name)
+            rows = _task_rows(table, "sample_id", truth, variant, table_name)
             blocks.append(rows.drop(columns=CLINICAL_META))
         frame = pd.concat([b.reset_index(drop=True) for b in blocks], axis=1)
         meta_columns, meta = _crews(truth.ids, cbc["crew"])
-        return Features(list(frame.columns), _numeric(frame), meta_columns, meta)
+        return Features(list(frame.columns), numeric(frame), meta_columns, meta)
 
     return build
 
 
 def _b2(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-    correlation = _csv(source, "gt_cfrna_correlation.csv", files)
-    if variant == AS_PUBLISHED:
-        _same_rows(correlation["gene"], truth.ids, "gt_cfrna_correlation.csv")
-    else:
-        correlation = _reindexed(correlation, "gene", truth.ids, "gt_cfrna_correlation.csv")
+    correlation = _task_rows(
+        read_csv(source, "gt_cfrna_correlation.csv", files),
+        "gene",
+        truth,
+        variant,
+        "gt_cfrna_correlation.csv",
+    )
     values = correlation.drop(columns=["gene"])
-    return Features([str(c) for c in values.columns], _numeric(values))
+    return Features([str(c) for c in values.columns], numeric(values))
 
 
 def _c1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-    table = _csv(source, "proteomics_plasma_matrix.csv", files)
-    values = np.nan_to_num(_numeric(table.drop(columns=PLASMA_META)), nan=0.0)  # upstream: NaN -> 0
+    table = read_csv(source, "proteomics_plasma_matrix.csv", files)
+    values = np.nan_to_num(numeric(table.drop(columns=PLASMA_META)), nan=0.0)  # upstream: NaN -> 0
     meta_columns, rows = _crews(truth.ids, table["crew"])
     return Features(
         [c for c in table.columns if c not in PLASMA_META],
@@ -131,8 +101,8 @@ def _c1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Featu
 
 
 def _c2(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-    plasma = _csv(source, "proteomics_plasma_de_clean.csv", files).set_index("gene")
-    _csv(source, "proteomics_evp_de_clean.csv", files)
+    plasma = read_csv(source, "proteomics_plasma_de_clean.csv", files).set_index("gene")
+    read_csv(source, "proteomics_evp_de_clean.csv", files)
     columns = ["logFC", "AveExpr", "t", "B"]
     return Features(
         [f"plasma_{c}" for c in columns], plasma.loc[truth.ids, columns].to_numpy(dtype=np.float64)
@@ -148,7 +118,7 @@ def _atoms(formula: object, element: str) -> int:
 
 
 def _d1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-    table = _csv(source, "metabolomics_spaceflight_response.csv", files)
+    table = read_csv(source, "metabolomics_spaceflight_response.csv", files)
     numeric = (
         table[["Mass", "RT", "annotation_confidence"]]
         .apply(pd.to_numeric, errors="coerce")
@@ -172,11 +142,8 @@ def _d1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Featu
 
 
 def _spatial(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-    table = _csv(source, "gt_spatial_de_all_skin.csv", files)
-    if variant == AS_PUBLISHED:
-        _same_rows(table["gene"], truth.ids, "gt_spatial_de_all_skin.csv")
-    else:
-        table = _reindexed(table, "gene", truth.ids, "gt_spatial_de_all_skin.csv")
+    name = "gt_spatial_de_all_skin.csv"
+    table = _task_rows(read_csv(source, name, files), "gene", truth, variant, name)
     columns = ["baseMean", "log2FoldChange", "lfcSE"]
     return Features(columns, table[columns].to_numpy(dtype=np.float64))
 
@@ -184,8 +151,8 @@ def _spatial(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> 
 def _microbiome_pathways(
     source: Path, truth: TaskTruth, variant: str, files: list[str]
 ) -> Features:
-    table = _csv(source, "microbiome_human_pathways_cpm.csv", files)
-    meta = _csv(source, "microbiome_metadata.csv", files)
+    table = read_csv(source, "microbiome_human_pathways_cpm.csv", files)
+    meta = read_csv(source, "microbiome_metadata.csv", files)
     human = meta[meta["source"] == "human"]
     samples = [c for c in table.columns if c != "pathway"]
     notes = []
@@ -219,100 +186,11 @@ def _microbiome_pathways(
     )
 
 
-def _g1(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-    cbc = _csv(source, "clinical_cbc.csv", files).set_index("sample_id", drop=False).loc[truth.ids]
-    plasma = _csv(source, "proteomics_plasma_matrix.csv", files)
-    _csv(source, "proteomics_metadata.csv", files)
-    metabolomics = _csv(source, "metabolomics_anppos_matrix.csv", files)
-    met_meta = _csv(source, "metabolomics_metadata.csv", files)
-    keys = list(zip(cbc["crew"].astype(str), cbc["timepoint_days"].astype(int), strict=True))
-    clinical = pd.concat(
-        [
-            cbc.drop(columns=CLINICAL_META).reset_index(drop=True),
-            _csv(source, "clinical_cmp.csv", files)
-            .set_index("sample_id")
-            .loc[truth.ids]
-            .drop(columns=[c for c in CLINICAL_META if c != "sample_id"])
-            .reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    plasma_keys = list(
-        zip(plasma["crew"].astype(str), plasma["timepoint_days"].astype(int), strict=True)
-    )
-    annotation = [
-        "SuperPathway",
-        "SubPathway",
-        "metabolite_name",
-        "annotation_confidence",
-        "Formula",
-        "Mass",
-        "RT",
-        "CAS ID",
-        "Mode",
-        "KEGG",
-        "HMDB",
-    ]
-    met_samples = [c for c in metabolomics.columns if c not in annotation]
-    notes = []
-    if variant == AS_PUBLISHED:
-        key_set = set(keys)
-        prot_rows = [
-            i for i, k in enumerate(plasma_keys) if k in key_set
-        ]  # plasma-matrix file order
-        crews = {k[0] for k in keys}
-        met_columns = [c for c in met_samples if c.split("_")[0] in crews][: len(keys)]
-        notes.append(
-            "as published: proteomics rows kept in plasma-matrix order and metabolomics columns "
-            "taken by file position, so most rows of those blocks belong to other samples"
-        )
-    else:
-        position = {k: i for i, k in enumerate(plasma_keys)}
-        prot_rows = [position[k] for k in keys]
-        met_key = {
-            (str(c), int(d)): str(s)
-            for s, c, d in zip(
-                met_meta["sample_id"], met_meta["crew"], met_meta["timepoint_days"], strict=True
-            )
-        }
-        met_columns = [met_key[k] for k in keys]
-        notes.append(
-            "corrected: proteomics rows and metabolomics columns matched by (crew, timepoint_days)"
-        )
-    proteins = plasma.drop(columns=PLASMA_META)
-    prot_values = np.nan_to_num(_numeric(proteins.iloc[prot_rows]), nan=0.0)
-    met_values = np.nan_to_num(
-        metabolomics[met_columns]
-        .apply(pd.to_numeric, errors="coerce")
-        .to_numpy(dtype=np.float64)
-        .T,
-        nan=0.0,
-    )
-    names = (
-        [f"clin:{c}" for c in clinical.columns]
-        + [f"prot:{c}" for c in proteins.columns]
-        + [f"met:{n}" for n in metabolomics["metabolite_name"].astype(str)]
-    )
-    names = _unique(names)
-    values = np.hstack([_numeric(clinical), prot_values, met_values])
-    return Features(names, values, ["crew"], [[k[0]] for k in keys], notes)
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    result = []
-    for name in names:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        result.append(name if count == 0 else f"{name}#{count + 1}")
-    return result
-
-
 def _columns(
     filename: str, columns: list[str]
 ) -> Callable[[Path, TaskTruth, str, list[str]], Features]:
     def build(source: Path, truth: TaskTruth, variant: str, files: list[str]) -> Features:
-        table = _csv(source, filename, files)
+        table = read_csv(source, filename, files)
         return Features(columns, table[columns].to_numpy(dtype=np.float64))
 
     return build
@@ -342,7 +220,7 @@ BUILDERS: dict[str, Callable[[Path, TaskTruth, str, list[str]], Features]] = {
     "F3": _missing("microbiome_human_taxonomy_cpm.csv"),
     "F4": _microbiome_pathways,
     "F5": _microbiome_pathways,
-    "G1": _g1,
+    "G1": g1_features,
     "H1": _columns(
         "conserved_pbmc_to_skin.csv",
         ["CD4_T", "CD8_T", "other_T", "B", "NK", "CD14_Mono", "CD16_Mono", "DC", "other"],
@@ -396,3 +274,6 @@ def build_features(source: Path, truth: TaskTruth, variant: str) -> Features:
     if not features.meta_columns:
         features.meta = [[] for _ in truth.ids]
     return features
+
+
+__all__ = ["AS_PUBLISHED", "BUILDERS", "CORRECTED", "VARIANTS", "Features", "build_features"]

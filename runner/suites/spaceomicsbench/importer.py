@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.bundle.manifest import keyed_salt, sha256_file
-from runner.bundle.spec import BundleSpec
-from runner.bundle.write import Dataset, FoldSplit, write_bundle
+from runner.bundle.manifest import sha256_file
+from runner.bundle.write import Dataset, FoldSplit
 from runner.scoring.spaceomics import RANDOM_REFERENCE
-from runner.suites.spaceomicsbench.features import AS_PUBLISHED, build_features
+from runner.suites.bundle_import import hosted_task_fields, write_imported
+from runner.suites.spaceomicsbench.features import AS_PUBLISHED, Features, build_features
 from runner.suites.spaceomicsbench.truth import TASK_IDS, SourceMissing, TaskTruth, load_task
 
 VERSION = "spaceomicsbench-v2.1"
@@ -73,64 +73,63 @@ def import_task(
         features = build_features(source, truth, variant)
     except SourceMissing as missing:
         return Imported(task_id, variant, None, None, skipped=str(missing))
-    definition = json.loads((source / "tasks" / f"{task_id}.json").read_text())
-    files = sorted({*features.files, f"tasks/{task_id}.json", f"splits/{truth.split}.json"})
-    hashes = {name: sha256_file(_source_path(source, name)) for name in files}
-    binary = truth.task_type == "binary"
-    classes = ["0", "1"] if binary else (truth.outputs if truth.task_type == "multiclass" else [])
-    split_kind = (
-        "leave-one-group-out" if truth.split.startswith(("loco", "loto")) else "repeated-holdout"
-    )
-    spec = BundleSpec.model_validate(
-        {
-            "id": bundle_id(task_id, variant),
-            "title": f"SpaceOmicsBench {task_id}: {definition.get('task_name', '')}",
-            "description": " ".join([definition.get("description", ""), *features.notes]).strip(),
-            "source": f"{VERSION} ({variant}); contract: shared/specs/SPACEOMICSBENCH_TASKS.md",
-            "source_files": hashes,
-            "task_type": truth.task_type,
-            "classes": classes,
-            "positive_class": "1" if binary else None,
-            "labels": truth.outputs if truth.task_type == "multilabel" else [],
-            "metrics": _metrics(truth),
-            "split": {
-                "kind": split_kind,
-                "group": "crew" if truth.split.startswith("loco") else None,
-                "description": f"upstream split file {truth.split}.json, test rows in its order",
-            },
-            "folds": [_fold_id(f.name) for f in truth.folds],
-            "time_limits": {"handshake_seconds": 60, "fit_seconds": 900, "predict_seconds": 300},
-            "resources": {"memory": "3GiB", "cpus": 1.0, "gpus": 0},
-            "benchmark": {
-                "suite": "spaceomicsbench",
-                "task_id": task_id,
-                "variant": variant,
-                "random_reference": RANDOM_REFERENCE.get(task_id),
-            },
-        }
-    )
     labels = (
         np.array([truth.outputs[int(v)] for v in truth.y])
         if truth.task_type != "multilabel"
         else truth.y
     )
-    ids = (
-        [f"r{n:05d}" for n in range(len(truth.ids))] if task_id == "H1" else truth.ids
-    )  # H1 ids repeat
+    ids = [f"r{n:05d}" for n in range(len(truth.ids))] if task_id == "H1" else truth.ids
     data = Dataset(ids, features.names, features.X, labels, features.meta_columns, features.meta)
     folds = [FoldSplit(_fold_id(f.name), f.train, f.test) for f in truth.folds]
-    salt = keyed_salt(salt_key, [spec.id, hashes]) if salt_key is not None else None
-    target = out / spec.id
-    bundle_hash = write_bundle(
-        target,
-        spec,
+    target, bundle_hash = write_imported(
+        out,
+        _spec_fields(source, truth, features, variant),
         data,
         folds,
-        float_format="{!r}",
-        salt=salt,
-        sealed_out=sealed_out / spec.id if sealed_out is not None else None,
+        salt_key=salt_key,
+        sealed_out=sealed_out,
     )
     return Imported(task_id, variant, target, bundle_hash, notes=tuple(features.notes))
+
+
+def _spec_fields(
+    source: Path, truth: TaskTruth, features: Features, variant: str
+) -> dict[str, object]:
+    """``bundle.yaml`` of one task: its task JSON's name and description, the split file's
+    folds, and the hash of every source file the bundle is built from."""
+    task_id = truth.task_id
+    definition = json.loads((source / "tasks" / f"{task_id}.json").read_text())
+    files = sorted({*features.files, f"tasks/{task_id}.json", f"splits/{truth.split}.json"})
+    binary = truth.task_type == "binary"
+    classes = ["0", "1"] if binary else (truth.outputs if truth.task_type == "multiclass" else [])
+    split_kind = (
+        "leave-one-group-out" if truth.split.startswith(("loco", "loto")) else "repeated-holdout"
+    )
+    return {
+        "id": bundle_id(task_id, variant),
+        "title": f"SpaceOmicsBench {task_id}: {definition.get('task_name', '')}",
+        "description": " ".join([definition.get("description", ""), *features.notes]).strip(),
+        "source": f"{VERSION} ({variant}); contract: shared/specs/SPACEOMICSBENCH_TASKS.md",
+        "source_files": {name: sha256_file(_source_path(source, name)) for name in files},
+        "task_type": truth.task_type,
+        "classes": classes,
+        "positive_class": "1" if binary else None,
+        "labels": truth.outputs if truth.task_type == "multilabel" else [],
+        "metrics": _metrics(truth),
+        "split": {
+            "kind": split_kind,
+            "group": "crew" if truth.split.startswith("loco") else None,
+            "description": f"upstream split file {truth.split}.json, test rows in its order",
+        },
+        "folds": [_fold_id(f.name) for f in truth.folds],
+        **hosted_task_fields(
+            "spaceomicsbench",
+            task_id,
+            variant,
+            memory="3GiB",
+            random_reference=RANDOM_REFERENCE.get(task_id),
+        ),
+    }
 
 
 def _source_path(source: Path, name: str) -> Path:

@@ -24,7 +24,7 @@ from typing import Any
 
 from runner import __version__
 from runner.suites.spaceomicsbench.importer import VERSION
-from runner.suites.spaceomicsbench.predictions import ScoredTask
+from runner.suites.spaceomicsbench.scoring import ScoredTask
 
 BENCHMARK = "SpaceOmicsBench"
 HARNESS_VERSION = "2.0"

@@ -1,28 +1,45 @@
-"""SpaceOmicsBench harness prediction directories: one ``<TASK>.json`` per task,
+"""SpaceOmicsBench harness prediction files: one ``<TASK>.json`` per task,
 ``{"predictions": [entry for fold 0, entry for fold 1, ...]}`` matched to folds by position.
 
 Entry fields: ``y_score`` (binary: one score in [0, 1] per test row, in split order);
 ``y_pred`` (multiclass: class names; multilabel: rows of 0/1 per label) and, for
-multilabel, an optional ``y_score`` matrix. Unlike the upstream harness (which skips
-missing trailing entries and lets scikit-learn raise on bad lengths), every problem is
-reported, one line each, and a task with problems is not scored.
+multilabel, an optional ``y_score`` matrix. Each entry is parsed by the strict pydantic
+model of its task type; lengths, widths and class names come from the task's truth.
+Unlike the upstream harness (which skips missing trailing entries and lets scikit-learn
+raise on bad lengths), every problem is reported, one line each, and a task with problems
+is not scored.
 """
 
 from __future__ import annotations
 
-import json
-import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-from runner.scoring import spaceomics
-from runner.suites.genelab import count
+from runner.suites.prediction_json import (
+    Probability,
+    Unreadable,
+    bad_values,
+    count,
+    kind,
+    read_json,
+    shown,
+)
 from runner.suites.spaceomicsbench.truth import TaskTruth
-
-SHOWN = 5
 
 
 @dataclass
@@ -38,187 +55,207 @@ class TaskPredictions:
         self.problems.append(f"{self.path}: {text}")
 
 
-def _positions(rows: list[int]) -> str:
-    shown = ", ".join(str(r) for r in rows[:SHOWN])
-    return shown + (", …" if len(rows) > SHOWN else "")
+@dataclass(frozen=True)
+class _Fold:
+    """What an entry is checked against: its place in the file and the task's shape."""
+
+    where: str
+    n_test: int
+    outputs: list[str]
 
 
-def _kind(value: object) -> str:
-    return {
-        type(None): "null",
-        bool: "a boolean",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-    }.get(type(value), "a number")
+def _known_class(value: str, info: ValidationInfo) -> str:
+    if info.context is None or value not in info.context.outputs:
+        raise PydanticCustomError("class_name", "not a class name")
+    return value
 
 
-def _numbers(
-    found: TaskPredictions, where: str, values: list[Any], *, unit_interval: bool
-) -> np.ndarray | None:
-    """Check a flat list of probabilities; report each kind of bad value with positions."""
-    bad: dict[str, list[int]] = {
-        "not a number": [],
-        "true/false, not a probability": [],
-        "NaN or infinite": [],
-        "outside [0, 1]": [],
-    }
-    for row, value in enumerate(values):
-        if isinstance(value, bool):
-            bad["true/false, not a probability"].append(row)
-        elif not isinstance(value, (int, float)):
-            bad["not a number"].append(row)
-        elif not math.isfinite(value):
-            bad["NaN or infinite"].append(row)
-        elif unit_interval and not 0 <= value <= 1:
-            bad["outside [0, 1]"].append(row)
-    ok = True
-    for kind, rows in bad.items():
-        if rows:
-            found.problem(f"{where}: {count(len(rows), 'value')} {kind} (rows {_positions(rows)})")
-            ok = False
-    return np.asarray(values, dtype=np.float64) if ok else None
+def _label_row(row: list[int], info: ValidationInfo) -> list[int]:
+    if info.context is None or len(row) != len(info.context.outputs):
+        raise PydanticCustomError("row_width", "not one value per label")
+    return row
+
+
+ZeroOrOne = StrictBool | Annotated[StrictInt, Field(ge=0, le=1)]
+"""A multilabel cell: 0 or 1 (``true``/``false`` too, as the harness reads them)."""
+
+
+class _Strict(BaseModel):
+    """No coercion (a string is not a number, 1.0 is not a label); other keys are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class PredictionFile(_Strict):
+    """A task's file: the fold entries, in split order (each checked by its task type)."""
+
+    predictions: list[Any]
+
+
+class BinaryEntry(_Strict):
+    """One positive-class score per test row."""
+
+    y_score: list[Probability]
+
+
+class MulticlassEntry(_Strict):
+    """One class name per test row (one of the task's classes)."""
+
+    y_pred: list[Annotated[str, AfterValidator(_known_class)]]
+
+
+class MultilabelEntry(_Strict):
+    """One row of 0/1 per test row, a value per label; optionally the scores behind them."""
+
+    y_pred: list[Annotated[list[ZeroOrOne], AfterValidator(_label_row)]]
+    y_score: list[list[Probability]] | None = None
 
 
 def read_task_predictions(path: Path, truth: TaskTruth) -> TaskPredictions:
     """Parse and check ``path`` against the task's folds; every problem is collected."""
     found = TaskPredictions(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=float)
-    except json.JSONDecodeError as exc:
-        found.problem(f"line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})")
+        document = PredictionFile.model_validate(read_json(path))
+    except Unreadable as why:
+        found.problem(str(why))
         return found
-    except (OSError, UnicodeDecodeError) as exc:
-        found.problem(f"cannot be read: {exc}")
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        if error["loc"] == ("predictions",) and error["type"] != "missing":
+            found.problem(
+                f'"predictions" must be a list (one entry per fold), got {kind(error["input"])}'
+            )
+        else:
+            found.problem('expected an object with a "predictions" list')
         return found
-    if not isinstance(document, dict) or "predictions" not in document:
-        found.problem('expected an object with a "predictions" list')
-        return found
-    entries = document["predictions"]
-    if not isinstance(entries, list):
-        found.problem(f'"predictions" must be a list (one entry per fold), got {_kind(entries)}')
-        return found
+    entries = document.predictions
     if len(entries) != len(truth.folds):
         found.problem(
             f"{len(entries)} prediction entries for the {len(truth.folds)} folds of {truth.split} "
             "(entries are matched to folds by position)"
         )
+    model, check = _ENTRIES[truth.task_type]
     for number, (entry, fold) in enumerate(zip(entries, truth.folds, strict=False)):
-        where = f"fold {number} ({fold.name})"
-        if not isinstance(entry, dict):
-            found.problem(f"{where}: expected an object, got {_kind(entry)}")
-            continue
-        _check_entry(found, truth, where, entry, len(fold.test))
+        context = _Fold(f"fold {number} ({fold.name})", len(fold.test), truth.outputs)
+        parsed_entry = _parse_entry(found, model, entry, context)
+        if parsed_entry is not None:
+            check(found, context, parsed_entry)
     if found.problems:
         found.hard, found.score = [], []
     return found
 
 
-def _check_entry(
-    found: TaskPredictions, truth: TaskTruth, where: str, entry: dict[str, Any], n_test: int
-) -> None:
-    field_name = "y_score" if truth.task_type == "binary" else "y_pred"
-    values = entry.get(field_name)
-    if not isinstance(values, list):
-        found.problem(f"{where}: missing {field_name!r} (a list of {n_test} values)")
-        return
-    if len(values) != n_test:
+@dataclass(frozen=True)
+class _Parsed:
+    """An entry whose main field holds one value per test row: the entry as written, as
+    its model (None while a value is invalid), and the validation errors."""
+
+    raw: Any
+    model: Any
+    errors: list[ErrorDetails]
+
+
+def _parse_entry(
+    found: TaskPredictions, model: type[_Strict], entry: Any, fold: _Fold
+) -> _Parsed | None:
+    """None (with the problem reported) when the entry is not an object or its main field
+    is not a list of one value per test row."""
+    name = "y_score" if model is BinaryEntry else "y_pred"
+    parsed: _Strict | None = None
+    errors: list[ErrorDetails] = []
+    try:
+        parsed = model.model_validate(entry, context=fold)
+    except ValidationError as invalid:
+        errors = invalid.errors()
+    if errors and errors[0]["loc"] == ():
+        found.problem(f"{fold.where}: expected an object, got {kind(entry)}")
+        return None
+    if any(e["loc"] == (name,) for e in errors):
+        found.problem(f"{fold.where}: missing {name!r} (a list of {fold.n_test} values)")
+        return None
+    if len(entry[name]) != fold.n_test:
         found.problem(
-            f"{where}: {field_name} has {len(values)} values, the fold has {n_test} test rows"
+            f"{fold.where}: {name} has {len(entry[name])} values, "
+            f"the fold has {fold.n_test} test rows"
+        )
+        return None
+    return _Parsed(entry, parsed, errors)
+
+
+def _check_binary(found: TaskPredictions, fold: _Fold, entry: _Parsed) -> None:
+    if entry.errors:
+        _report_values(found, f"{fold.where}: y_score", entry.errors)
+        return
+    scores = np.asarray(entry.model.y_score, dtype=np.float64)
+    found.hard.append((scores >= 0.5).astype(np.int64))
+    found.score.append(scores)
+
+
+def _check_multiclass(found: TaskPredictions, fold: _Fold, entry: _Parsed) -> None:
+    if entry.errors:
+        rows = _rows(entry.errors)
+        found.problem(
+            f"{fold.where}: {count(len(rows), 'y_pred value')} not a class name {fold.outputs} "
+            f"(rows {_positions(rows)})"
         )
         return
-    if truth.task_type == "binary":
-        scores = _numbers(found, f"{where}: y_score", values, unit_interval=True)
-        if scores is not None:
-            found.hard.append((scores >= 0.5).astype(np.int64))
-            found.score.append(scores)
-        return
-    if truth.task_type == "multiclass":
-        index = {c: k for k, c in enumerate(truth.outputs)}
-        unknown = [row for row, v in enumerate(values) if not isinstance(v, str) or v not in index]
-        if unknown:
-            found.problem(
-                f"{where}: {count(len(unknown), 'y_pred value')} not a class name {truth.outputs} "
-                f"(rows {_positions(unknown)})"
-            )
-            return
-        found.hard.append(np.array([index[v] for v in values], dtype=np.int64))
-        found.score.append(None)
-        return
-    width = len(truth.outputs)
-    bad = [
-        row
-        for row, v in enumerate(values)
-        if not isinstance(v, list)
-        or len(v) != width
-        or any(x not in (0, 1) or isinstance(x, float) for x in v)
-    ]
+    index = {c: k for k, c in enumerate(fold.outputs)}
+    found.hard.append(np.array([index[v] for v in entry.model.y_pred], dtype=np.int64))
+    found.score.append(None)
+
+
+def _check_multilabel(found: TaskPredictions, fold: _Fold, entry: _Parsed) -> None:
+    width = len(fold.outputs)
+    bad = _rows(e for e in entry.errors if e["loc"][0] == "y_pred")
     if bad:
         found.problem(
-            f"{where}: {count(len(bad), 'y_pred row')} not {width} values of 0 or 1 "
+            f"{fold.where}: {count(len(bad), 'y_pred row')} not {width} values of 0 or 1 "
             f"(rows {_positions(bad)})"
         )
         return
-    found.hard.append(np.array(values, dtype=np.int64).reshape(n_test, width))
-    score = entry.get("y_score")
+    found.hard.append(np.array(entry.raw["y_pred"], dtype=np.int64).reshape(fold.n_test, width))
+    score = entry.raw.get("y_score")
     if score is None:
         found.score.append(None)
         return
-    if (
-        not isinstance(score, list)
-        or len(score) != n_test
-        or any(not isinstance(r, list) or len(r) != width for r in score)
-    ):
-        found.problem(f"{where}: y_score must be {n_test} rows of {width} numbers when given")
+    shape_errors = [e for e in entry.errors if len(e["loc"]) <= 2]
+    if shape_errors or len(score) != fold.n_test or any(len(row) != width for row in score):
+        found.problem(
+            f"{fold.where}: y_score must be {fold.n_test} rows of {width} numbers when given"
+        )
         return
-    flat = _numbers(
-        found, f"{where}: y_score", [x for row in score for x in row], unit_interval=True
+    if entry.errors:
+        _report_values(found, f"{fold.where}: y_score", entry.errors, width=width)
+        return
+    found.score.append(
+        np.asarray(entry.model.y_score, dtype=np.float64).reshape(fold.n_test, width)
     )
-    found.score.append(None if flat is None else flat.reshape(n_test, width))
 
 
-@dataclass
-class ScoredTask:
-    """One task's per-fold metrics (in fold order) and their aggregate (with ``n_folds``)."""
-
-    truth: TaskTruth
-    folds: list[spaceomics.FoldMetrics]
-    aggregate: dict[str, Any]
-
-    @property
-    def primary(self) -> dict[str, Any] | None:
-        """The primary metric's aggregate, None when no fold defines it."""
-        value = self.aggregate.get(self.truth.primary_metric)
-        return None if value is None else dict(value)
+def _rows(errors: Iterable[ErrorDetails]) -> list[int]:
+    """The rows the errors are about (``loc[1]``), each once, in order."""
+    return list(dict.fromkeys(int(e["loc"][1]) for e in errors))
 
 
-def score_task(truth: TaskTruth, predictions: TaskPredictions) -> ScoredTask:
-    """Per-fold metrics and their aggregate (``output.py`` writes them in the harness layout)."""
-    folds = []
-    for fold, hard, score in zip(truth.folds, predictions.hard, predictions.score, strict=True):
-        y = truth.y[fold.test]
-        if truth.task_type == "binary":
-            assert score is not None
-            metrics = spaceomics.binary_fold(y, score)
-        elif truth.task_type == "multiclass":
-            metrics = spaceomics.multiclass_fold(y, hard, truth.outputs)
-        else:
-            metrics = spaceomics.multilabel_fold(y, hard, score, truth.outputs)
-        folds.append(metrics)
-    return ScoredTask(truth, folds, dict(spaceomics.aggregate(folds)))
+def _report_values(
+    found: TaskPredictions, where: str, errors: list[ErrorDetails], *, width: int | None = None
+) -> None:
+    """Bad scores by kind, with their positions (in the flattened matrix, given its width)."""
+    for bad, listed in bad_values(errors).items():
+        rows = [
+            int(e["loc"][1]) if width is None else int(e["loc"][1]) * width + int(e["loc"][2])
+            for e in listed
+        ]
+        found.problem(f"{where}: {count(len(rows), 'value')} {bad} (rows {_positions(rows)})")
 
 
-def summarize(scored: dict[str, ScoredTask]) -> dict[str, Any]:
-    """Normalized scores against the published random references, categories, composite."""
-    normalized = {}
-    for task_id, task in scored.items():
-        primary = task.primary
-        if primary is not None and task_id in spaceomics.RANDOM_REFERENCE:
-            normalized[task_id] = spaceomics.normalized_score(
-                primary["mean"], spaceomics.RANDOM_REFERENCE[task_id]
-            )
-    return {
-        "normalized": normalized,
-        **spaceomics.composite(normalized),
-        "excluded_from_composite": sorted(spaceomics.EXCLUDED_FROM_COMPOSITE),
-    }
+def _positions(rows: list[int]) -> str:
+    return shown(str(r) for r in rows)
+
+
+_ENTRIES: dict[str, tuple[type[_Strict], Callable[[TaskPredictions, _Fold, _Parsed], None]]] = {
+    "binary": (BinaryEntry, _check_binary),
+    "multiclass": (MulticlassEntry, _check_multiclass),
+    "multilabel": (MultilabelEntry, _check_multilabel),
+}
+"""Each task type's entry model, and the check that turns a parsed entry into arrays."""
