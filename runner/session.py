@@ -143,21 +143,44 @@ def _converse(
     outcome: SessionOutcome,
     on_phase: Callable[[str], None] | None,
 ) -> None:
-    channel = Channel(sandbox)
+    """The four phases in order, each measured; a fault or infra error ends the talk."""
+    talk = _Conversation(sandbox, Channel(sandbox), plan, outcome)
     meter = _Meter(sandbox, outcome, on_phase)
-    time_limits = plan.spec.limits
-
-    def exchange(
-        phase: str, data: bytes, limit: float, deadline: float, budget: ReplyBudget | None = None
-    ) -> Incoming:
-        channel.send(data, phase=phase, deadline=deadline, limit=limit)
-        if budget is None:
-            return channel.receive(phase=phase, deadline=deadline, limit=limit)
-        return channel.receive(phase=phase, deadline=deadline, limit=limit, budget=budget)
-
     with meter.phase(HANDSHAKE):
-        limit = time_limits.handshake_seconds
-        reply = exchange(HANDSHAKE, encode(plan.hello), limit, time.monotonic() + limit)
+        talk.handshake()
+    with meter.phase(FIT):
+        talk.fit()
+    with meter.phase(PREDICT):
+        talk.predict()
+    with meter.phase(SHUTDOWN):
+        talk.shutdown()
+
+
+@dataclass
+class _Conversation:
+    """One method per protocol phase; each records what it learns in ``outcome``."""
+
+    sandbox: Sandbox
+    channel: Channel
+    plan: SessionPlan
+    outcome: SessionOutcome
+
+    def _exchange(
+        self,
+        phase: str,
+        data: bytes,
+        limit: float,
+        deadline: float,
+        budget: ReplyBudget | None = None,
+    ) -> Incoming:
+        self.channel.send(data, phase=phase, deadline=deadline, limit=limit)
+        if budget is None:
+            return self.channel.receive(phase=phase, deadline=deadline, limit=limit)
+        return self.channel.receive(phase=phase, deadline=deadline, limit=limit, budget=budget)
+
+    def handshake(self) -> None:
+        limit = self.plan.spec.limits.handshake_seconds
+        reply = self._exchange(HANDSHAKE, encode(self.plan.hello), limit, time.monotonic() + limit)
         ready = _expect(reply, Ready, HANDSHAKE)
         if ready.protocol != limits.PROTOCOL_VERSION:
             raise ProtocolViolation(
@@ -166,22 +189,24 @@ def _converse(
                 phase=HANDSHAKE,
                 public=public("protocol_version", version=limits.PROTOCOL_VERSION),
             )
-        outcome.ready = ready
+        self.outcome.ready = ready
 
-    with meter.phase(FIT):
-        limit = time_limits.fit_seconds
+    def fit(self) -> None:
+        limit = self.plan.spec.limits.fit_seconds
         # The training data becomes readable only now: work done before `ready` cannot
         # use it, so the fit phase's figures hold all of the fitting.
-        sandbox.release_training()
-        _expect(exchange(FIT, encode(Fit()), limit, time.monotonic() + limit), Fitted, FIT)
+        self.sandbox.release_training()
+        reply = self._exchange(FIT, encode(Fit()), limit, time.monotonic() + limit)
+        _expect(reply, Fitted, FIT)
 
-    with meter.phase(PREDICT):
-        limit = time_limits.predict_seconds
+    def predict(self) -> None:
+        plan = self.plan
+        limit = plan.spec.limits.predict_seconds
         deadline = time.monotonic() + limit
         batches = predict_messages(plan.inputs, plan.batch_bytes, plan.outputs)
         for number, (message, budget) in enumerate(batches):
             reply = _expect(
-                exchange(PREDICT, message, limit, deadline, budget), Predictions, PREDICT
+                self._exchange(PREDICT, message, limit, deadline, budget), Predictions, PREDICT
             )
             if reply.batch != number:
                 raise ProtocolViolation(
@@ -189,12 +214,13 @@ def _converse(
                     phase=PREDICT,
                     public=public("wrong_batch", batch=number),
                 )
-            outcome.batches.append(reply)
+            self.outcome.batches.append(reply)
 
-    with meter.phase(SHUTDOWN):
+    def shutdown(self) -> None:
+        sandbox, outcome = self.sandbox, self.outcome
         deadline = time.monotonic() + limits.SHUTDOWN_GRACE_SECONDS
         with contextlib.suppress(SubmissionFault):
-            channel.send(encode(Shutdown()), phase=SHUTDOWN, deadline=deadline, limit=0)
+            self.channel.send(encode(Shutdown()), phase=SHUTDOWN, deadline=deadline, limit=0)
         sandbox.close_stdin()
         sandbox.drain(deadline)
         outcome.exit = sandbox.wait(max(deadline - time.monotonic(), 0.05))

@@ -1,4 +1,5 @@
-"""One problem found in a bundle, formatted as a single line a user can act on."""
+"""One problem found in a bundle (or in the sources of one), formatted as a single line a
+user can act on."""
 
 from __future__ import annotations
 
@@ -32,3 +33,11 @@ def display_path(path: Path) -> str:
     except ValueError:
         return str(path)
     return str(path) if rel.startswith("..") else rel
+
+
+class SourceProblems(Exception):
+    """The sources cannot make a bundle; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(str(problems[0]) if problems else "invalid sources")
+        self.problems = problems

@@ -80,48 +80,67 @@ def write_bundle(
         (staging / SPEC_NAME).write_text(
             yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
         )
-        text_x = [
-            ["" if math.isnan(v) else float_format.format(v) for v in row]
-            for row in data.X.tolist()
-        ]
-        label_header, label_rows = _label_rows(spec, data.labels)
-        for fold in folds:
-            base = staging / "folds" / fold.id
-            for part, rows in (("train", fold.train), ("test", fold.test)):
-                ids = [data.ids[i] for i in rows]
-                _write_csv(
-                    base / part / "X.csv",
-                    ["id", *data.feature_names],
-                    ([i, *text_x[r]] for i, r in zip(ids, rows, strict=True)),
-                )
-                _write_csv(
-                    base / part / "meta.csv",
-                    ["id", *data.meta_columns],
-                    ([i, *data.meta[r]] for i, r in zip(ids, rows, strict=True)),
-                )
-                target = (
-                    base / part / "y.csv" if part == "train" else sealed_staging / fold.id / "y.csv"
-                )
-                _write_csv(
-                    target,
-                    ["id", *label_header],
-                    ([i, *label_rows[r]] for i, r in zip(ids, rows, strict=True)),
-                )
+        _write_folds(staging, sealed_staging, spec, data, folds, float_format=float_format)
         manifest.write_salt(sealed_staging, salt)
         bundle_hash = manifest.write_manifest(staging, sealed_staging, spec.folds)
         _owner_only(sealed_staging)
-        if sealed_out is not None:
-            if sealed_out.exists():
-                shutil.rmtree(sealed_out)
-            sealed_out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(sealed_staging), sealed_out)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
+        _move_into_place(staging, out, sealed_staging, sealed_out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return bundle_hash
+
+
+def _write_folds(
+    staging: Path,
+    sealed_staging: Path,
+    spec: BundleSpec,
+    data: Dataset,
+    folds: Sequence[FoldSplit],
+    *,
+    float_format: str,
+) -> None:
+    """Each fold's train/ and test/ tables; the test labels go to ``sealed_staging``."""
+    text_x = [
+        ["" if math.isnan(v) else float_format.format(v) for v in row] for row in data.X.tolist()
+    ]
+    label_header, label_rows = _label_rows(spec, data.labels)
+    for fold in folds:
+        base = staging / "folds" / fold.id
+        for part, rows in (("train", fold.train), ("test", fold.test)):
+            ids = [data.ids[i] for i in rows]
+            _write_csv(
+                base / part / "X.csv",
+                ["id", *data.feature_names],
+                ([i, *text_x[r]] for i, r in zip(ids, rows, strict=True)),
+            )
+            _write_csv(
+                base / part / "meta.csv",
+                ["id", *data.meta_columns],
+                ([i, *data.meta[r]] for i, r in zip(ids, rows, strict=True)),
+            )
+            target = (
+                base / part / "y.csv" if part == "train" else sealed_staging / fold.id / "y.csv"
+            )
+            _write_csv(
+                target,
+                ["id", *label_header],
+                ([i, *label_rows[r]] for i, r in zip(ids, rows, strict=True)),
+            )
+
+
+def _move_into_place(
+    staging: Path, out: Path, sealed_staging: Path, sealed_out: Path | None
+) -> None:
+    """Replace ``out`` (and ``sealed_out``) with the finished staging directories."""
+    if sealed_out is not None:
+        if sealed_out.exists():
+            shutil.rmtree(sealed_out)
+        sealed_out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(sealed_staging), sealed_out)
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
 
 
 def _owner_only(sealed_dir: Path) -> None:

@@ -1,199 +1,48 @@
 """``airlock results ...``, ``airlock publish`` and ``airlock leaderboard``: read what runs
 stored.
 
-The JSON that the read commands print with ``--json`` (here and in ``airlock bundle``) is
-defined once, below, as TypedDicts; each ``--json`` help text is rendered from them, so the
-documented shape is the printed one.
+What ``--json`` prints is defined in :mod:`runner.cli.shapes`; which result fills which cell
+of ``results table`` is decided in :mod:`runner.results.compare`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import types
-import typing
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from runner.cli.errors import EXIT_USAGE, fail, output_console, user_errors
+from runner.cli.shapes import (
+    BoardEntryJSON,
+    BoardJSON,
+    BoardRowJSON,
+    BoardTaskJSON,
+    CellJSON,
+    LeaderboardJSON,
+    QuietOption,
+    ResultsTableJSON,
+    SubmissionJSON,
+    TableRowJSON,
+    finite,
+    json_help,
+    note,
+    print_json,
+)
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from runner.leaderboard.ranking import Board, DeclaredTask
+    from runner.results.compare import Comparison
     from runner.results.model import SubmissionResult
 
 app = typer.Typer(help="Read stored results.", no_args_is_help=True)
 
-
-# --- JSON shapes of the read commands (the one place they are defined) -------------------
-
-
-class SubmissionJSON(TypedDict):
-    """A submission: who submitted (provenance.team) and what (the image reference)."""
-
-    team: str
-    image: str
-
-
-class CellJSON(TypedDict):
-    """One submission on one bundle: the primary metric over folds (its latest result)."""
-
-    mean: float | None
-    sd: float | None
-    n_folds: int
-    n_scored: int
-    failed_folds: list[str]
-    bundle_hash: str
-    finished_at: str
-
-
-class TableRowJSON(TypedDict):
-    bundle: str
-    metric: str
-    cells: list[CellJSON | None]
-    """Lined up with ``columns``; null where the submission has no result on the bundle."""
-
-
-class ResultsTableJSON(TypedDict):
-    """``airlock results table --json``."""
-
-    store: str
-    columns: list[SubmissionJSON]
-    rows: list[TableRowJSON]
-
-
-class BoardTaskJSON(TypedDict):
-    bundle: str
-    task: str
-    metric: str
-
-
-class BoardEntryJSON(TypedDict):
-    task: str
-    status: Literal["scored", "failed", "undefined", "missing"]
-    value: float | None
-    """The score the board ranks on (normalized for SpaceOmicsBench); null unless scored."""
-    mean: float | None
-    reason: str
-
-
-class BoardRowJSON(TypedDict):
-    rank: int
-    team: str
-    image: str
-    image_id: str
-    composite: float | None
-    complete: bool
-    tasks: list[BoardEntryJSON]
-    """Lined up with the board's ``tasks``."""
-
-
-class BoardJSON(TypedDict):
-    title: str
-    rule: str
-    tasks: list[BoardTaskJSON]
-    rows: list[BoardRowJSON]
-
-
-class LeaderboardJSON(TypedDict):
-    """``airlock leaderboard --json``."""
-
-    out: str
-    per_team: str
-    left_out: int
-    """Results of local --command runs (no isolation), never ranked."""
-    boards: list[BoardJSON]
-
-
-class BundleListItemJSON(TypedDict):
-    path: str
-    id: str | None
-    valid: bool
-    task_type: str | None
-    folds: int | None
-    primary_metric: str | None
-    hash: str | None
-    title: str | None
-    problem: str | None
-    """The first problem of an invalid bundle.yaml (``airlock bundle validate`` lists all)."""
-
-
-class BundleListJSON(TypedDict):
-    """``airlock bundle list --json``."""
-
-    root: str
-    bundles: list[BundleListItemJSON]
-
-
-class ProblemJSON(TypedDict):
-    file: str
-    line: int | None
-    column: str | None
-    message: str
-
-
-class ValidatedBundleJSON(TypedDict):
-    path: str
-    ok: bool
-    problems: list[ProblemJSON]
-
-
-class ValidateJSON(TypedDict):
-    """``airlock bundle validate --json`` (exit code 1 when ``ok`` is false)."""
-
-    ok: bool
-    bundles: list[ValidatedBundleJSON]
-
-
-def shape_of(kind: Any) -> str:
-    """A JSON shape as one line of text, e.g. ``{ok: bool, bundles: [{path: str, ...}, ...]}``."""
-    if typing.is_typeddict(kind):
-        fields = typing.get_type_hints(kind)
-        return "{" + ", ".join(f"{name}: {shape_of(sub)}" for name, sub in fields.items()) + "}"
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin is list:
-        return f"[{shape_of(args[0])}, ...]"
-    if origin in (typing.Union, types.UnionType):
-        return " | ".join(shape_of(arg) for arg in args)
-    if origin is Literal:
-        return " | ".join(json.dumps(arg) for arg in args)
-    names: dict[Any, str] = {str: "str", int: "int", float: "number", bool: "bool"}
-    return names.get(kind, "null")
-
-
-def json_help(kind: Any, note: str = "") -> str:
-    """The ``--json`` option's help: what is printed, in which shape."""
-    from rich.markup import escape  # the help is rich markup: keep [..] literal
-
-    return escape(f"Print JSON on stdout instead (notes go to stderr){note}: {shape_of(kind)}.")
-
-
-QUIET_HELP = "Print only the output itself, warnings and errors: no progress, no notes."
-
-
-def print_json(payload: Any) -> None:
-    """The only thing ``--json`` writes to stdout."""
-    typer.echo(json.dumps(payload, indent=2, allow_nan=False))
-
-
-def note(text: str, quiet: bool) -> None:
-    """A note for people (stderr), left out with --quiet."""
-    if not quiet:
-        typer.echo(f"airlock: note: {text}", err=True)
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
+StoreOption = Annotated[str, typer.Option(help="Result store: a directory or s3://bucket/prefix.")]
 
 
 # --- results table ------------------------------------------------------------------------
-
-
-def _submission(result: SubmissionResult) -> tuple[str, str]:
-    """(team, image) of a result; results of Airlock 0.1 without a team count as the image's."""
-    image = result.provenance.image_ref
-    return result.provenance.team or image, image
 
 
 def _header(team: str, image: str) -> str:
@@ -210,8 +59,8 @@ def _cell_json(result: SubmissionResult | None) -> CellJSON | None:
         return None
     agg = result.aggregate
     return CellJSON(
-        mean=_finite(agg.mean),
-        sd=_finite(agg.sd),
+        mean=finite(agg.mean),
+        sd=finite(agg.sd),
         n_folds=agg.n_folds,
         n_scored=agg.n_scored,
         failed_folds=list(agg.failed_folds),
@@ -220,20 +69,59 @@ def _cell_json(result: SubmissionResult | None) -> CellJSON | None:
     )
 
 
+def _cell_text(result: SubmissionResult | None) -> str:
+    """mean ± sd over folds, and how many folds failed (rich markup)."""
+    if result is None:
+        return ""
+    agg = result.aggregate
+    text = "-" if agg.mean is None else f"{agg.mean:.3f} ± {agg.sd or 0:.3f}"
+    if agg.failed_folds:
+        text += f" [red]({len(agg.failed_folds)} failed)[/red]"
+    return text
+
+
+def _table_json(store: str, grid: Comparison) -> ResultsTableJSON:
+    return ResultsTableJSON(
+        store=store,
+        columns=[SubmissionJSON(team=team, image=image) for team, image in grid.columns],
+        rows=[
+            TableRowJSON(
+                bundle=bundle_id,
+                metric=metric,
+                cells=[_cell_json(grid.cell(bundle_id, metric, c)) for c in grid.columns],
+            )
+            for bundle_id, metric in grid.rows
+        ],
+    )
+
+
+def _table_grid(store: str, grid: Comparison) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    shown = Table(
+        "bundle",
+        "metric",
+        *(_header(team, image) for team, image in grid.columns),
+        title=f"Primary metric by submission ({escape(store)})",
+    )
+    for bundle_id, metric in grid.rows:
+        cells = [_cell_text(grid.cell(bundle_id, metric, column)) for column in grid.columns]
+        shown.add_row(escape(bundle_id), escape(metric), *cells)
+    return shown
+
+
 @app.command("table")
 def table(
-    results: Annotated[
-        str, typer.Option(help="Result store: a directory or s3://bucket/prefix.")
-    ] = "results",
+    results: StoreOption = "results",
     as_json: Annotated[bool, typer.Option("--json", help=json_help(ResultsTableJSON))] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Compare submissions: one row per bundle, one column per submission (team and image).
 
     Cells: the primary metric's mean ± sd over folds, from the submission's latest result.
     """
-    from rich.table import Table
-
+    from runner.results.compare import compare
     from runner.results.store import store_at
 
     with user_errors():
@@ -244,60 +132,17 @@ def table(
             "or give --results the store that holds them",
             EXIT_USAGE,
         )
-    columns = sorted({_submission(r) for r in found})
-    bundles = sorted({(r.provenance.bundle_id, r.primary_metric) for r in found})
-    latest: dict[tuple[str, str, str], SubmissionResult] = {}
-    for result in sorted(found, key=lambda r: r.provenance.finished_at):
-        latest[(*_submission(result), result.provenance.bundle_id)] = result
-    if len(latest) < len(found):
+    grid = compare(found)
+    if grid.older:
         note(
-            f"{len(found) - len(latest)} older result(s) not shown: each cell is the latest "
+            f"{grid.older} older result(s) not shown: each cell is the latest "
             "result of its team, image and bundle",
             quiet,
         )
-
-    def cell(bundle_id: str, metric: str, column: tuple[str, str]) -> SubmissionResult | None:
-        entry = latest.get((*column, bundle_id))
-        return entry if entry is not None and entry.primary_metric == metric else None
-
     if as_json:
-        print_json(
-            ResultsTableJSON(
-                store=results,
-                columns=[SubmissionJSON(team=team, image=image) for team, image in columns],
-                rows=[
-                    TableRowJSON(
-                        bundle=bundle_id,
-                        metric=metric,
-                        cells=[_cell_json(cell(bundle_id, metric, c)) for c in columns],
-                    )
-                    for bundle_id, metric in bundles
-                ],
-            )
-        )
+        print_json(_table_json(results, grid))
         return
-    from rich.markup import escape
-
-    grid = Table(
-        "bundle",
-        "metric",
-        *(_header(team, image) for team, image in columns),
-        title=f"Primary metric by submission ({escape(results)})",
-    )
-    for bundle_id, metric in bundles:
-        cells = []
-        for column in columns:
-            entry = cell(bundle_id, metric, column)
-            if entry is None:
-                cells.append("")
-                continue
-            agg = entry.aggregate
-            text = "-" if agg.mean is None else f"{agg.mean:.3f} ± {agg.sd or 0:.3f}"
-            if agg.failed_folds:
-                text += f" [red]({len(agg.failed_folds)} failed)[/red]"
-            cells.append(text)
-        grid.add_row(escape(bundle_id), escape(metric), *cells)
-    output_console().print(grid)
+    output_console().print(_table_grid(results, grid))
 
 
 @app.command("baselines")
@@ -374,8 +219,8 @@ def _boards_json(boards: list[Board]) -> list[BoardJSON]:
                     BoardEntryJSON(
                         task=task,
                         status=status,
-                        value=_finite(entry.score) if entry and status == "scored" else None,
-                        mean=_finite(entry.mean) if entry else None,
+                        value=finite(entry.score) if entry and status == "scored" else None,
+                        mean=finite(entry.mean) if entry else None,
                         reason=entry.reason if entry else "not submitted",
                     )
                 )
@@ -385,7 +230,7 @@ def _boards_json(boards: list[Board]) -> list[BoardJSON]:
                     team=row.team,
                     image=row.image_ref,
                     image_id=row.image_id,
-                    composite=_finite(row.composite),
+                    composite=finite(row.composite),
                     complete=row.tier == 0,
                     tasks=entries,
                 )
@@ -436,35 +281,11 @@ def migrate(
         )
 
 
-def leaderboard(
-    results: Annotated[str, typer.Option(help="Result store: a directory or s3://bucket/prefix.")],
-    out: Annotated[Path, typer.Option(help="Directory for leaderboard.md, .csv and .html.")],
-    per_team: Annotated[
-        str, typer.Option(help="Which submission of a team is shown: best or latest.")
-    ] = "best",
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json", help=json_help(LeaderboardJSON, "; the files are written all the same")
-        ),
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
-    suite: Annotated[
-        list[Path] | None,
-        typer.Option(
-            help="The bundles (or directories of bundles) whose tasks the boards must show "
-            "(repeatable): a submission missing one ranks below every complete one. "
-            "Default: every task some submission ran.",
-        ),
-    ] = None,
-) -> None:
-    """Rank every complete result by the hosted benchmark's rules; write md, csv and html."""
-    from runner.leaderboard import render
-    from runner.leaderboard.ranking import build_boards
+def _rankable(results: str, quiet: bool) -> tuple[list[SubmissionResult], int]:
+    """The results of sealed (container) runs, and how many local --command runs were left
+    out; a usage error when nothing is left to rank."""
     from runner.results.store import store_at
 
-    if per_team not in ("best", "latest"):
-        raise fail(f"--per-team {per_team!r} is not a choice; use best or latest", EXIT_USAGE)
     with user_errors():
         found = store_at(results).results()
     unsealed = [r for r in found if r.provenance.isolation != "container"]
@@ -477,9 +298,12 @@ def leaderboard(
             "(local --command runs never rank), or give --results the store that holds them",
             EXIT_USAGE,
         )
-    with user_errors():
-        declared = _declared(suite or [])
-    boards = build_boards(found, per_team, declared)  # type: ignore[arg-type]
+    return found, len(unsealed)
+
+
+def _write_boards(boards: list[Board], out: Path) -> None:
+    from runner.leaderboard import render
+
     try:
         render.write_all(boards, out)
     except OSError as exc:
@@ -488,13 +312,47 @@ def leaderboard(
             "give --out a directory you can write",
             EXIT_USAGE,
         ) from None
+
+
+def leaderboard(
+    results: StoreOption,
+    out: Annotated[Path, typer.Option(help="Directory for leaderboard.md, .csv and .html.")],
+    per_team: Annotated[
+        str, typer.Option(help="Which submission of a team is shown: best or latest.")
+    ] = "best",
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help=json_help(LeaderboardJSON, "; the files are written all the same")
+        ),
+    ] = False,
+    quiet: QuietOption = False,
+    suite: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="The bundles (or directories of bundles) whose tasks the boards must show "
+            "(repeatable): a submission missing one ranks below every complete one. "
+            "Default: every task some submission ran.",
+        ),
+    ] = None,
+) -> None:
+    """Rank every complete result by the hosted benchmark's rules; write md, csv and html."""
+    from runner.leaderboard.ranking import build_boards
+
+    if per_team not in ("best", "latest"):
+        raise fail(f"--per-team {per_team!r} is not a choice; use best or latest", EXIT_USAGE)
+    found, left_out = _rankable(results, quiet)
+    with user_errors():
+        declared = _declared(suite or [])
+    boards = build_boards(found, per_team, declared)  # type: ignore[arg-type]
+    _write_boards(boards, out)
     rows = sum(len(b.rows) for b in boards)
     summary = f"wrote {out}/leaderboard.{{md,csv,html}}: {len(boards)} board(s), {rows} row(s)"
     if as_json:
         note(summary, quiet)
         print_json(
             LeaderboardJSON(
-                out=str(out), per_team=per_team, left_out=len(unsealed), boards=_boards_json(boards)
+                out=str(out), per_team=per_team, left_out=left_out, boards=_boards_json(boards)
             )
         )
     elif not quiet:

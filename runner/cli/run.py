@@ -1,11 +1,15 @@
-"""``airlock run``, ``airlock schema`` and ``airlock cleanup``."""
+"""``airlock run``, ``airlock schema`` and ``airlock cleanup``.
+
+The options of ``run`` are declared once, as ``Annotated`` aliases, so its signature reads
+as the list of what a run can be asked; the work is in small functions below it.
+"""
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +21,13 @@ from runner.cli.errors import (
     output_console,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from runner.results.base import ResultStore
+    from runner.run import RunRequest, StoredResult
+    from runner.sandbox.base import SandboxProvider
 
 
 class FoldScheduleOption(StrEnum):
@@ -31,174 +42,256 @@ class SchemaName(StrEnum):
     bundle = "bundle"
 
 
-def run(
-    bundle: Annotated[
-        list[Path],
-        typer.Option(
-            "--bundle", "-b", help="Bundle directory, or a directory of bundles (repeatable)."
-        ),
-    ],
-    image: Annotated[
-        str | None, typer.Option(help="Submission image (tag or id) on the local engine.")
-    ] = None,
-    command: Annotated[
-        str | None,
-        typer.Option(
-            help="Instead of an image: run this command as a local process speaking the same "
-            'protocol, e.g. "python model.py". Fast to iterate, NOT SEALED: no isolation.'
-        ),
-    ] = None,
-    workdir: Annotated[Path, typer.Option(help="With --command: the directory it runs in.")] = Path(
-        "."
+BundlesOption = Annotated[
+    list[Path],
+    typer.Option(
+        "--bundle", "-b", help="Bundle directory, or a directory of bundles (repeatable)."
     ),
-    sealed: Annotated[
-        Path | None,
-        typer.Option(
-            help="Sealed labels kept apart from the bundle: DIR/<fold>/y.csv, or "
-            "DIR/<bundle id>/<fold>/y.csv with several bundles. Default: <bundle>/sealed."
-        ),
-    ] = None,
-    results: Annotated[
-        str,
-        typer.Option(
-            help="Result store: a directory, or s3://bucket/prefix (endpoint and credentials "
-            "from the usual AWS environment)."
-        ),
-    ] = "results",
-    local_copy: Annotated[
-        Path | None,
-        typer.Option(help="With an s3:// store: where the local copy goes (default: results/)."),
-    ] = None,
-    jobs: Annotated[
-        int, typer.Option(help="Folds run at the same time (within --fold-schedule).")
-    ] = 1,
-    fold_schedule: Annotated[
-        FoldScheduleOption | None,
-        typer.Option(
-            help="Whether folds of this submission may overlap on this host: concurrent, "
-            "one-per-submission, one-per-host (one fold at a time on this host, its caches "
-            "emptied before each; docs/security.md). Default: one-per-host with --sealed-mode, "
-            "else concurrent.",
-        ),
-    ] = None,
-    memory: Annotated[
-        str | None, typer.Option(help="Ask for less memory than the bundle allows, e.g. 512MiB.")
-    ] = None,
-    cpus: Annotated[
-        float | None, typer.Option(help="Ask for fewer CPUs than the bundle allows.")
-    ] = None,
-    gpus: Annotated[
-        int | None, typer.Option(help="Ask for fewer GPUs than the bundle allows.")
-    ] = None,
-    sealed_mode: Annotated[
-        bool,
-        typer.Option(
-            "--sealed-mode",
-            help="Organizer mode: results hold statuses, metrics and resource figures only, "
-            "nothing the submission wrote (its stderr stays in the store's logs/).",
-        ),
-    ] = False,
-    log_lines: Annotated[
-        int | None,
-        typer.Option(
-            min=0, help="stderr lines shown per failed fold (default: 0 sealed, 20 dry run)."
-        ),
-    ] = None,
-    team: Annotated[
-        str | None,
-        typer.Option(help="Team name for leaderboards (default: the image's repository)."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Run every fold again instead of reusing stored ones.")
-    ] = False,
-    fold: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fold",
-            help="Run only this fold (repeatable; of every bundle that has it). The folds are "
-            "stored and reused later; no result.json is written.",
-        ),
-    ] = None,
-    fail_fast: Annotated[
-        bool,
-        typer.Option(
-            "--fail-fast",
-            help="Start no further fold once one fails by the submission's fault (no "
-            "result.json is written for a bundle with folds left).",
-        ),
-    ] = False,
-    handshake_seconds: Annotated[
-        float | None, typer.Option(help="Dry runs: a shorter handshake limit than the bundle's.")
-    ] = None,
-    fit_seconds: Annotated[
-        float | None, typer.Option(help="Dry runs: a shorter fit limit than the bundle's.")
-    ] = None,
-    predict_seconds: Annotated[
-        float | None, typer.Option(help="Dry runs: a shorter predict limit than the bundle's.")
-    ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="No progress and no table: only result lines and errors."
-        ),
-    ] = False,
+]
+ImageOption = Annotated[
+    str | None, typer.Option(help="Submission image (tag or id) on the local engine.")
+]
+CommandOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Instead of an image: run this command as a local process speaking the same "
+        'protocol, e.g. "python model.py". Fast to iterate, NOT SEALED: no isolation.'
+    ),
+]
+WorkdirOption = Annotated[Path, typer.Option(help="With --command: the directory it runs in.")]
+SealedOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Sealed labels kept apart from the bundle: DIR/<fold>/y.csv, or "
+        "DIR/<bundle id>/<fold>/y.csv with several bundles. Default: <bundle>/sealed."
+    ),
+]
+ResultsOption = Annotated[
+    str,
+    typer.Option(
+        help="Result store: a directory, or s3://bucket/prefix (endpoint and credentials "
+        "from the usual AWS environment)."
+    ),
+]
+LocalCopyOption = Annotated[
+    Path | None,
+    typer.Option(help="With an s3:// store: where the local copy goes (default: results/)."),
+]
+JobsOption = Annotated[
+    int, typer.Option(help="Folds run at the same time (within --fold-schedule).")
+]
+FoldScheduleChoice = Annotated[
+    FoldScheduleOption | None,
+    typer.Option(
+        help="Whether folds of this submission may overlap on this host: concurrent, "
+        "one-per-submission, one-per-host (one fold at a time on this host, its caches "
+        "emptied before each; docs/security.md). Default: one-per-host with --sealed-mode, "
+        "else concurrent.",
+    ),
+]
+MemoryOption = Annotated[
+    str | None, typer.Option(help="Ask for less memory than the bundle allows, e.g. 512MiB.")
+]
+CpusOption = Annotated[
+    float | None, typer.Option(help="Ask for fewer CPUs than the bundle allows.")
+]
+GpusOption = Annotated[int | None, typer.Option(help="Ask for fewer GPUs than the bundle allows.")]
+SealedModeOption = Annotated[
+    bool,
+    typer.Option(
+        "--sealed-mode",
+        help="Organizer mode: results hold statuses, metrics and resource figures only, "
+        "nothing the submission wrote (its stderr stays in the store's logs/).",
+    ),
+]
+LogLinesOption = Annotated[
+    int | None,
+    typer.Option(min=0, help="stderr lines shown per failed fold (default: 0 sealed, 20 dry run)."),
+]
+TeamOption = Annotated[
+    str | None,
+    typer.Option(help="Team name for leaderboards (default: the image's repository)."),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Run every fold again instead of reusing stored ones.")
+]
+FoldOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fold",
+        help="Run only this fold (repeatable; of every bundle that has it). The folds are "
+        "stored and reused later; no result.json is written.",
+    ),
+]
+FailFastOption = Annotated[
+    bool,
+    typer.Option(
+        "--fail-fast",
+        help="Start no further fold once one fails by the submission's fault (no "
+        "result.json is written for a bundle with folds left).",
+    ),
+]
+HandshakeOption = Annotated[
+    float | None, typer.Option(help="Dry runs: a shorter handshake limit than the bundle's.")
+]
+FitOption = Annotated[
+    float | None, typer.Option(help="Dry runs: a shorter fit limit than the bundle's.")
+]
+PredictOption = Annotated[
+    float | None, typer.Option(help="Dry runs: a shorter predict limit than the bundle's.")
+]
+RunQuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress and no table: only result lines and errors."),
+]
+
+
+def run(
+    bundle: BundlesOption,
+    image: ImageOption = None,
+    command: CommandOption = None,
+    workdir: WorkdirOption = Path("."),
+    sealed: SealedOption = None,
+    results: ResultsOption = "results",
+    local_copy: LocalCopyOption = None,
+    jobs: JobsOption = 1,
+    fold_schedule: FoldScheduleChoice = None,
+    memory: MemoryOption = None,
+    cpus: CpusOption = None,
+    gpus: GpusOption = None,
+    sealed_mode: SealedModeOption = False,
+    log_lines: LogLinesOption = None,
+    team: TeamOption = None,
+    force: ForceOption = False,
+    fold: FoldOption = None,
+    fail_fast: FailFastOption = False,
+    handshake_seconds: HandshakeOption = None,
+    fit_seconds: FitOption = None,
+    predict_seconds: PredictOption = None,
+    quiet: RunQuietOption = False,
 ) -> None:
     """Run a submission image (or a local command) on every fold and store the results.
 
     Exit codes: 0 every fold ok, 1 a fold failed, 2 bad input, 3 engine or store failure.
     """
-
-    from runner.cli.progress import ProgressListener, fix_lines, summary_table
     from runner.results.store import open_store
-    from runner.run import ResourceRequest, RunListener, RunRequest, SuiteRunner, TimeRequest
-    from runner.sandbox.base import SandboxProvider
-    from runner.sandbox.providers import provider_for
-    from runner.schedule import FoldSchedule
-    from runner.verdict import Status
 
     console = output_console(stderr=True, quiet=quiet)
     if (image is None) == (command is None):
         raise fail("give exactly one of --image IMAGE or --command COMMAND", EXIT_USAGE)
     with user_errors():
-        provider: SandboxProvider
-        if command is not None:
-            provider = provider_for("local", command=command, workdir=workdir)
-            console.print(
-                "[bold yellow]NOT SEALED[/]: --command runs the submission as a local process "
-                "with no isolation (network, files, memory); results are marked isolation: none"
-            )
-            if note := _version_warning(command, workdir):
-                typer.echo(note, err=True)  # even with --quiet: it may explain a score
-        else:
-            provider = provider_for("docker")
+        provider = _provider(console, command, workdir)
         if sealed_mode and jobs > 1 and fold_schedule is None:
-            console.print(
-                f"note: sealed mode runs one fold at a time on this host "
-                f"(--fold-schedule one-per-host), so --jobs {jobs} does not speed it up",
-                markup=False,
-                highlight=False,
-            )
-        request = RunRequest(
+            _note_one_fold_at_a_time(console, jobs)
+        request = _request(
             image=image or f"command: {command}",
             bundles=bundle,
             sealed=sealed,
             jobs=jobs,
-            schedule=FoldSchedule(fold_schedule.value) if fold_schedule else None,
-            resources=ResourceRequest(memory=memory, cpus=cpus, gpus=gpus),
+            schedule=fold_schedule,
+            resources=(memory, cpus, gpus),
             sealed_mode=sealed_mode,
             log_lines=log_lines,
             force=force,
             team=team or ("local" if command is not None else ""),
             folds=tuple(fold or ()),
             fail_fast=fail_fast,
-            times=TimeRequest(handshake_seconds, fit_seconds, predict_seconds),
+            times=(handshake_seconds, fit_seconds, predict_seconds),
         )
         store = open_store(results, local_copy)
-        if quiet:
-            stored = SuiteRunner(provider, store, RunListener()).run(request)
-        else:
-            with ProgressListener(console, sealed=sealed_mode) as listener:
-                stored = SuiteRunner(provider, store, listener).run(request)
+        stored = _run_suite(provider, store, request, console, quiet=quiet, sealed=sealed_mode)
+    _print_outcome(stored, quiet=quiet)
+    _exit_for(stored)
+
+
+def _provider(console: Console, command: str | None, workdir: Path) -> SandboxProvider:
+    """The local-process provider for --command (with its warnings), else Docker."""
+    from runner.sandbox.providers import provider_for
+
+    if command is None:
+        return provider_for("docker")
+    provider = provider_for("local", command=command, workdir=workdir)
+    console.print(
+        "[bold yellow]NOT SEALED[/]: --command runs the submission as a local process "
+        "with no isolation (network, files, memory); results are marked isolation: none"
+    )
+    if note := _version_warning(command, workdir):
+        typer.echo(note, err=True)  # even with --quiet: it may explain a score
+    return provider
+
+
+def _note_one_fold_at_a_time(console: Console, jobs: int) -> None:
+    """Sealed mode's default schedule makes --jobs useless; say so rather than be slow."""
+    console.print(
+        f"note: sealed mode runs one fold at a time on this host "
+        f"(--fold-schedule one-per-host), so --jobs {jobs} does not speed it up",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _request(
+    *,
+    image: str,
+    bundles: list[Path],
+    sealed: Path | None,
+    jobs: int,
+    schedule: FoldScheduleOption | None,
+    resources: tuple[str | None, float | None, int | None],
+    sealed_mode: bool,
+    log_lines: int | None,
+    force: bool,
+    team: str,
+    folds: tuple[str, ...],
+    fail_fast: bool,
+    times: tuple[float | None, float | None, float | None],
+) -> RunRequest:
+    """The run the options ask for: ``resources`` is (memory, cpus, gpus) and ``times`` the
+    (handshake, fit, predict) seconds."""
+    from runner.run import ResourceRequest, RunRequest, TimeRequest
+    from runner.schedule import FoldSchedule
+
+    memory, cpus, gpus = resources
+    return RunRequest(
+        image=image,
+        bundles=bundles,
+        sealed=sealed,
+        jobs=jobs,
+        schedule=FoldSchedule(schedule.value) if schedule else None,
+        resources=ResourceRequest(memory=memory, cpus=cpus, gpus=gpus),
+        sealed_mode=sealed_mode,
+        log_lines=log_lines,
+        force=force,
+        team=team,
+        folds=folds,
+        fail_fast=fail_fast,
+        times=TimeRequest(*times),
+    )
+
+
+def _run_suite(
+    provider: SandboxProvider,
+    store: ResultStore,
+    request: RunRequest,
+    console: Console,
+    *,
+    quiet: bool,
+    sealed: bool,
+) -> list[StoredResult]:
+    """Every fold of every bundle, with live progress unless ``quiet``."""
+    from runner.cli.progress import ProgressListener
+    from runner.run import RunListener, SuiteRunner
+
+    if quiet:
+        return SuiteRunner(provider, store, RunListener()).run(request)
+    with ProgressListener(console, sealed=sealed) as listener:
+        return SuiteRunner(provider, store, listener).run(request)
+
+
+def _print_outcome(stored: list[StoredResult], *, quiet: bool) -> None:
+    """The summary table, fixes and reuse count (unless ``quiet``), then one line per result."""
+    from runner.cli.progress import fix_lines, summary_table
+
     if not quiet:
         output_console().print(summary_table(stored))
         for line in fix_lines(stored):
@@ -210,6 +303,12 @@ def run(
             )
     for item in stored:
         typer.echo(f"result: {item.location}" if item.location else item.note)
+
+
+def _exit_for(stored: list[StoredResult]) -> None:
+    """Exit 3 when any fold hit an infrastructure error, 1 when any other was not ok."""
+    from runner.verdict import Status
+
     statuses = {fold.status for item in stored for fold in item.result.folds}
     if Status.INFRA_ERROR in statuses:
         raise typer.Exit(EXIT_INFRA)

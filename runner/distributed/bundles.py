@@ -1,5 +1,6 @@
 """Bringing a bundle (and its sealed labels) to a worker: a shared path is used in place; an
-``s3://`` prefix is downloaded once into a local cache. Either way the bundle's manifest hash
+``s3://`` prefix is downloaded once into a local cache (through the object storage layer,
+:mod:`runner.storage.s3`, not through a result store). Either way the bundle's manifest hash
 must equal the one the job names before anything runs."""
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ DEFAULT_CACHE = Path(os.environ.get("AIRLOCK_CACHE", Path.home() / ".cache" / "a
 
 def _download(uri: str, target: Path) -> None:
     """Copy everything under the s3:// prefix into ``target``, atomically (via a sibling)."""
-    from runner.results.s3 import S3ResultStore
+    from runner.storage.s3 import S3Prefix
 
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        if S3ResultStore(uri).download_all(staging) == 0:
+        if S3Prefix(uri).download_all(staging) == 0:
             raise BundleError(f"{uri}: nothing there")
         for path in [staging, *staging.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)

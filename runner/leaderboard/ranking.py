@@ -29,6 +29,10 @@ from runner.task_types import METRIC_KINDS as METRICS
 from runner.verdict import Status
 
 Suite = Literal["spaceomicsbench", "genelab", "other"]
+BoardKey = tuple[Suite, str]
+"""(suite, variant): the variant of a benchmark board, empty for other bundles."""
+BoardTask = tuple[str, str, str]
+"""(bundle id, task label, metric shown)."""
 SUITE_TITLES = {
     "spaceomicsbench": "SpaceOmicsBench v2.1",
     "genelab": "GeneLab benchmark",
@@ -115,8 +119,8 @@ class Board:
     suite: Suite
     title: str
     rule: str
-    tasks: list[tuple[str, str, str]]
-    """(bundle id, task label, metric shown): every task of the board, declared or seen."""
+    tasks: list[BoardTask]
+    """Every task of the board, declared or seen."""
     rows: list[Row]
     composite_label: str = "composite"
 
@@ -270,8 +274,8 @@ def build_boards(
 
     A submission is a (team, image) pair: the same image under two teams is two rows.
     """
-    by_board: dict[tuple[Suite, str], dict[tuple[str, str], Row]] = {}
-    tasks: dict[tuple[Suite, str], dict[str, tuple[str, str, str]]] = {}
+    by_board: dict[BoardKey, dict[tuple[str, str], Row]] = {}
+    tasks: dict[BoardKey, dict[str, BoardTask]] = {}
     for item in declared or []:
         by_board.setdefault((item.suite, item.variant), {})
         tasks.setdefault((item.suite, item.variant), {})[item.bundle_id] = (
@@ -282,53 +286,68 @@ def build_boards(
     for result in sorted(results, key=lambda r: r.provenance.finished_at):
         suite = suite_of(result)
         board_key = (suite, benchmark_of(result)[1] if suite != "other" else "")
-        provenance = result.provenance
-        team = provenance.team or provenance.image_ref
-        submissions = by_board.setdefault(board_key, {})
-        row = submissions.get((team, provenance.image_id))
-        if row is None:
-            row = submissions[(team, provenance.image_id)] = Row(
-                team=team,
-                image_ref=provenance.image_ref,
-                image_id=provenance.image_id,
-                finished_at=provenance.finished_at,
-                provenance={
-                    "image id": provenance.image_id,
-                    "runner": provenance.runner_version,
-                    "libraries": provenance.image_labels.get("io.airlock.versions", ""),
-                },
-            )
-        row.finished_at = max(row.finished_at, provenance.finished_at)
-        entry = entry_of(result, suite)
-        row.entries[provenance.bundle_id] = entry  # a later run of the same image replaces
-        row.provenance[f"bundle {entry.task}"] = (
-            f"{provenance.bundle_hash[:19]}, run {provenance.run_id}"
-        )
-        tasks.setdefault(board_key, {}).setdefault(
-            provenance.bundle_id, (provenance.bundle_id, entry.task, entry.metric)
-        )
-    boards = []
+        entry = _add_result(by_board.setdefault(board_key, {}), result, suite)
+        bundle_id = result.provenance.bundle_id
+        tasks.setdefault(board_key, {}).setdefault(bundle_id, (bundle_id, entry.task, entry.metric))
     order = list(SUITE_TITLES)
-    for (suite, variant), submissions in sorted(
-        by_board.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
-    ):
-        board_tasks = sorted(tasks[(suite, variant)].values(), key=lambda t: t[1])
-        rows = list(submissions.values())
-        for row in rows:
-            for bundle_id, task, metric in board_tasks:
-                row.entries.setdefault(bundle_id, _missing(bundle_id, task, metric))
-            _composite(row, suite)
-        boards.append(
-            Board(
-                suite=suite,
-                title=SUITE_TITLES[suite] + (f" ({variant})" if variant else ""),
-                rule=RULES[suite],
-                tasks=board_tasks,
-                rows=rank(one_per_team(rows, per_team)),
-                composite_label=COMPOSITE_LABELS[suite],
-            )
+    return [
+        _board(key, submissions, tasks[key], per_team)
+        for key, submissions in sorted(
+            by_board.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
         )
-    return boards
+    ]
+
+
+def _add_result(
+    submissions: dict[tuple[str, str], Row], result: SubmissionResult, suite: Suite
+) -> Entry:
+    """Put ``result`` in its submission's row (made on first sight); return its entry."""
+    provenance = result.provenance
+    team = provenance.team or provenance.image_ref
+    row = submissions.get((team, provenance.image_id))
+    if row is None:
+        row = submissions[(team, provenance.image_id)] = Row(
+            team=team,
+            image_ref=provenance.image_ref,
+            image_id=provenance.image_id,
+            finished_at=provenance.finished_at,
+            provenance={
+                "image id": provenance.image_id,
+                "runner": provenance.runner_version,
+                "libraries": provenance.image_labels.get("io.airlock.versions", ""),
+            },
+        )
+    row.finished_at = max(row.finished_at, provenance.finished_at)
+    entry = entry_of(result, suite)
+    row.entries[provenance.bundle_id] = entry  # a later run of the same image replaces
+    row.provenance[f"bundle {entry.task}"] = (
+        f"{provenance.bundle_hash[:19]}, run {provenance.run_id}"
+    )
+    return entry
+
+
+def _board(
+    key: BoardKey,
+    submissions: dict[tuple[str, str], Row],
+    tasks: dict[str, BoardTask],
+    per_team: Literal["best", "latest"],
+) -> Board:
+    """A board's rows ranked, each with every task of the board (missing ones failed)."""
+    suite, variant = key
+    board_tasks = sorted(tasks.values(), key=lambda t: t[1])
+    rows = list(submissions.values())
+    for row in rows:
+        for bundle_id, task, metric in board_tasks:
+            row.entries.setdefault(bundle_id, _missing(bundle_id, task, metric))
+        _composite(row, suite)
+    return Board(
+        suite=suite,
+        title=SUITE_TITLES[suite] + (f" ({variant})" if variant else ""),
+        rule=RULES[suite],
+        tasks=board_tasks,
+        rows=rank(one_per_team(rows, per_team)),
+        composite_label=COMPOSITE_LABELS[suite],
+    )
 
 
 def one_per_team(rows: list[Row], per_team: Literal["best", "latest"]) -> list[Row]:

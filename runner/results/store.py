@@ -1,4 +1,6 @@
-"""Where results go. One interface; the local directory store is the default.
+"""Where results go: the local directory store (the default), a remote store published
+through a local copy, and ``store_at`` choosing one by URI. The interface, ``ResultStore``,
+is in :mod:`runner.results.base` (re-exported here).
 
 Layout (keys are deterministic, so a repeated run overwrites its own result, nothing else)::
 
@@ -24,13 +26,13 @@ import os
 import re
 import shutil
 import tempfile
-from abc import ABC, abstractmethod
 from pathlib import Path
 
 from runner.errors import OldStoreLayout, StoreError
+from runner.results.base import RESULT_NAME as RESULT_NAME  # noqa: PLC0414 - re-exported
+from runner.results.base import ResultStore as ResultStore  # noqa: PLC0414 - re-exported
 from runner.results.model import SubmissionResult
 
-RESULT_NAME = "result.json"
 _LEGACY_SUBMISSION = re.compile(r"[0-9a-f]{12}")
 
 
@@ -54,45 +56,6 @@ def legacy_refusal(where: str, found: list[str]) -> OldStoreLayout:
         f"only, e.g. {found[0]}/), which mixes up teams that ran the same image; migrate "
         f"them with: airlock results migrate --results {where}"
     )
-
-
-class ResultStore(ABC):
-    """Stores fold artifacts and submission results under a key."""
-
-    @abstractmethod
-    def put_artifact(self, key: str, name: str, data: bytes) -> str:
-        """Store ``data`` as ``name`` (e.g. ``predictions/f1.csv``) under ``key``; return where."""
-
-    @abstractmethod
-    def get_artifact(self, key: str, name: str) -> bytes | None:
-        """The stored bytes of ``name`` under ``key``, or None if there are none."""
-
-    @abstractmethod
-    def put_result(self, key: str, result: SubmissionResult) -> str:
-        """Store the result last; return where it is."""
-
-    @abstractmethod
-    def results(self) -> list[SubmissionResult]:
-        """Every complete result in the store."""
-
-    def fold_records(self) -> list[bytes]:
-        """The raw fold records in the store (for status counts)."""
-        raise NotImplementedError(f"{self.describe()} cannot list fold records")
-
-    def finish(self) -> None:  # noqa: B027 - optional hook, most stores fail at once
-        """Called once a run has stored everything; raises StoreError if anything was lost
-        on the way (nothing to do for stores that fail at once)."""
-
-    def describe(self) -> str:
-        return type(self).__name__
-
-    @abstractmethod
-    def probe(self) -> str:
-        """Check the store can be used now; raise StoreError saying why not, else describe
-        what was checked (for ``airlock doctor``)."""
-
-    def check_layout(self) -> None:  # noqa: B027 - stores that can list override it
-        """Raise StoreError when the store holds results in an older layout."""
 
 
 class LocalResultStore(ResultStore):

@@ -19,8 +19,10 @@ from typer.testing import CliRunner, Result
 from runner.bundle import manifest
 from runner.bundle.problems import display_path
 from runner.bundle.validate import validate_bundle
-from runner.cli import app
-from runner.cli import results as shapes  # the JSON shapes, looked up when a test runs
+from runner.cli import (
+    app,
+    shapes,  # the JSON shapes, looked up when a test runs
+)
 from runner.results.aggregate import aggregate
 from runner.results.model import (
     AppliedLimits,
