@@ -30,6 +30,7 @@ from runner.plan import (
 from runner.results.store import ResultStore
 from runner.sandbox.base import SandboxProvider, SandboxSpec
 from runner.schedule import FoldSchedule, fold_slot
+from runner.scoring.fold import prefetch_metrics
 from runner.verdict import Status
 
 Plan = BundlePlan
@@ -106,6 +107,7 @@ class SuiteRunner:
         self.cancel = threading.Event()
 
     def run(self, request: RunRequest) -> list[StoredResult]:
+        prefetch_metrics()
         plans = self._plans(request)
         self._store.check_layout()
         self._provider.reap()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,18 @@ class FoldScore:
     scores: Scores
     details: dict[str, Any]
     scored: tuple[np.ndarray, np.ndarray] | None
+
+
+def prefetch_metrics() -> None:
+    """Start importing the metrics (scikit-learn, most of a second of CPU) in a background
+    thread: a run calls this as it starts, so the import overlaps the first container's
+    start-up instead of delaying the first fold's score."""
+
+    def load() -> None:
+        import runner.scoring.metrics
+        import runner.scoring.spaceomics_folds  # noqa: F401
+
+    threading.Thread(target=load, name="airlock-prefetch", daemon=True).start()
 
 
 def score_fold(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> FoldScore:
