@@ -142,6 +142,15 @@ class SandboxProvider(ABC):
         """``repository@sha256:...`` of an image pushed to its registry (for the pool)."""
         raise UsageError(f"the {self.name} provider has no registry to resolve {ref!r} in")
 
+    def load_image(self, archive: Path, tag: str) -> ImageInfo:
+        """Load an image archive (``docker save`` format, tags already stripped) and tag it
+        ``tag``; returns the loaded image (the competition server's uploads)."""
+        raise UsageError(f"the {self.name} provider cannot load image archives")
+
+    def push_image(self, image_id: str, repository: str) -> str:
+        """Tag ``image_id`` as ``repository`` and push it; returns ``repository@sha256:...``."""
+        raise UsageError(f"the {self.name} provider cannot push images")
+
     def gpu_capable(self) -> bool:
         """Whether the engine can give containers GPUs."""
         return False

@@ -10,6 +10,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -136,6 +137,30 @@ class DockerEngine:
         except _ENGINE_ERRORS as exc:
             raise EngineUnavailable(f"image {ref!r}: {_describe(exc)}") from exc
         return True
+
+    def load(self, archive: Path) -> str:
+        """``docker load`` of an archive; returns the id of the image it held."""
+        loaded = ""
+        with _translated("cannot load the image archive"), archive.open("rb") as handle:
+            for line in self._api.load_image(handle):  # type: ignore[no-untyped-call]
+                text = str(line.get("stream") or line.get("error") or "")
+                if line.get("error"):
+                    raise EngineUnavailable(f"cannot load the image archive: {text.strip()}")
+                if "Loaded image ID:" in text:
+                    loaded = text.split("Loaded image ID:", 1)[1].strip()
+        if not loaded:
+            raise EngineUnavailable("the engine loaded no image from the archive")
+        return loaded
+
+    def tag(self, image_id: str, repository: str, tag: str = "latest") -> None:
+        with _translated(f"cannot tag {image_id[:19]} as {repository}:{tag}"):
+            self._api.tag(image_id, repository, tag)
+
+    def push(self, repository: str, tag: str = "latest") -> None:
+        with _translated(f"cannot push {repository}:{tag}"):
+            for line in self._api.push(repository, tag=tag, stream=True, decode=True):
+                if isinstance(line, dict) and line.get("error"):
+                    raise EngineUnavailable(f"cannot push {repository}:{tag}: {line['error']}")
 
     def pull(self, ref: str) -> None:
         """Pull ``repository@sha256:...`` (or a tag) from its registry."""

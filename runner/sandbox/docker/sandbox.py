@@ -237,6 +237,17 @@ class DockerProvider(SandboxProvider):
     def registry_digest(self, ref: str) -> str:
         return self._engine.registry_digest(ref)
 
+    def load_image(self, archive: Path, tag: str) -> ImageInfo:
+        image_id = self._engine.load(archive)
+        repository, _, name = tag.partition(":")
+        self._engine.tag(image_id, repository, name or "latest")
+        return self._engine.image(image_id)
+
+    def push_image(self, image_id: str, repository: str) -> str:
+        self._engine.tag(image_id, repository, "latest")
+        self._engine.push(repository, "latest")
+        return self._engine.registry_digest(f"{repository}:latest")
+
     def gpu_capable(self) -> bool:
         return GPU_RUNTIME in self.runtimes()
 
