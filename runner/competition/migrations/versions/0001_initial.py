@@ -40,7 +40,7 @@ def upgrade() -> None:
         "folds",
         sa.Column(
             "submission_id", sa.String(32), sa.ForeignKey("submissions.id"), primary_key=True
-        ),  # fmt: skip
+        ),
         sa.Column("bundle_id", sa.String(128), primary_key=True),
         sa.Column("fold_id", sa.String(128), primary_key=True),
         sa.Column("state", sa.String(16), nullable=False),
