@@ -62,7 +62,7 @@ format: setup
 	$(BIN)/ruff check --fix runner tests benchmarks images sample_submissions
 
 schemas: setup
-	for n in result protocol bundle; do $(AIRLOCK) schema $$n --out docs/schemas/$$n.schema.json; done
+	for n in result protocol bundle competition; do $(AIRLOCK) schema $$n --out docs/schemas/$$n.schema.json; done
 
 docs-screenshot: setup
 	scripts/ensure-browser.sh

@@ -6,7 +6,7 @@ from typing import Any
 
 
 def schema_for(name: str) -> dict[str, Any]:
-    """Schema of ``result``, ``protocol`` or ``bundle``."""
+    """Schema of ``result``, ``protocol``, ``bundle`` or ``competition``."""
     if name == "result":
         from runner.results.model import SubmissionResult
 
@@ -19,7 +19,11 @@ def schema_for(name: str) -> dict[str, Any]:
         from runner.bundle.spec import BundleSpec
 
         return BundleSpec.model_json_schema()
+    if name == "competition":
+        from runner.competition.config import Competition
+
+        return Competition.model_json_schema()
     raise ValueError(f"unknown schema {name!r}")
 
 
-SCHEMA_NAMES = ("result", "protocol", "bundle")
+SCHEMA_NAMES = ("result", "protocol", "bundle", "competition")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from runner.cli import bundle as bundle_commands
+from runner.cli import competition as competition_commands
 from runner.cli import doctor as doctor_commands
 from runner.cli import init as init_commands
 from runner.cli import pool as pool_commands
@@ -58,6 +59,7 @@ app.command("leaderboard")(results_commands.leaderboard)
 pool_commands.register(app)
 app.command("doctor")(doctor_commands.doctor)
 app.command("init")(init_commands.init)
+competition_commands.register(app)
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ class SchemaName(StrEnum):
     result = "result"
     protocol = "protocol"
     bundle = "bundle"
+    competition = "competition"
 
 
 BundlesOption = Annotated[

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from runner.competition.config import Phase
 from runner.competition.db import Submission, Team
 
-IN_FLIGHT = ("queued", "running")
+IN_FLIGHT = ("loading", "queued", "running")
 
 
 @dataclass(frozen=True)

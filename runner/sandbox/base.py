@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,10 @@ class SandboxProvider(ABC):
         """Load an image archive (``docker save`` format, tags already stripped) and tag it
         ``tag``; returns the loaded image (the competition server's uploads)."""
         raise UsageError(f"the {self.name} provider cannot load image archives")
+
+    def save_image(self, ref: str) -> Iterator[bytes]:
+        """The image as a ``docker save`` archive, in chunks (what ``airlock submit`` sends)."""
+        raise UsageError(f"the {self.name} provider cannot export images")
 
     def push_image(self, image_id: str, repository: str) -> str:
         """Tag ``image_id`` as ``repository`` and push it; returns ``repository@sha256:...``."""

@@ -152,6 +152,12 @@ class DockerEngine:
             raise EngineUnavailable("the engine loaded no image from the archive")
         return loaded
 
+    def save(self, ref: str) -> Iterator[bytes]:
+        """``docker save``: the image archive, streamed in chunks."""
+        with _translated(f"cannot export {ref!r}"):
+            response = self._api.get_image(ref)
+        return iter(response)
+
     def tag(self, image_id: str, repository: str, tag: str = "latest") -> None:
         with _translated(f"cannot tag {image_id[:19]} as {repository}:{tag}"):
             self._api.tag(image_id, repository, tag)

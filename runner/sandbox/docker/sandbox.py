@@ -8,6 +8,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from runner import limits
@@ -242,6 +243,9 @@ class DockerProvider(SandboxProvider):
         repository, _, name = tag.partition(":")
         self._engine.tag(image_id, repository, name or "latest")
         return self._engine.image(image_id)
+
+    def save_image(self, ref: str) -> Iterator[bytes]:
+        return self._engine.save(ref)
 
     def push_image(self, image_id: str, repository: str) -> str:
         self._engine.tag(image_id, repository, "latest")

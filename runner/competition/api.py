@@ -1,0 +1,192 @@
+"""The HTTP API (FastAPI; OpenAPI at /docs): JSON under /api/v1, the leaderboard page at /.
+
+Every call is authenticated with a bearer token: a team's, or the organizer's for /admin.
+A wrong or missing token is 401; another team's object is 404, exactly as a missing one
+(no existence oracle). Errors are RFC 9457 problem details with one-line messages; quota
+refusals are 429 with Retry-After and when the quota resets.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from runner import __version__
+from runner.competition import boards, service
+from runner.competition.db import Team
+from runner.competition.images import ArchiveError, ArchiveTooLarge, rewrite_archive
+from runner.competition.state import ServerState
+from runner.competition.teams import is_organizer, team_for
+from runner.errors import AirlockError, UsageError
+
+PROBLEM = "application/problem+json"
+
+
+class Unauthorized(AirlockError):
+    """No valid token (401)."""
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers, self.extra = headers or {}, extra or {}
+
+
+def _problem(exc: Exception) -> Problem:
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, Unauthorized):
+        return Problem(401, "Unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, service.NotFound):
+        return Problem(404, "Not Found", str(exc))
+    if isinstance(exc, service.PhaseClosed):
+        return Problem(409, "Phase Closed", str(exc))
+    if isinstance(exc, service.QuotaExceeded):
+        refusal = exc.refusal
+        return Problem(
+            429, "Quota Exceeded", str(exc), {"Retry-After": str(refusal.retry_after)},
+            {"quota_resets_at": refusal.resets_at.isoformat()},
+        )  # fmt: skip
+    if isinstance(exc, ArchiveTooLarge):
+        return Problem(413, "Image Too Large", str(exc))
+    if isinstance(exc, ArchiveError | UsageError):
+        return Problem(422, "Unprocessable Image", str(exc))
+    return Problem(503, "Service Unavailable", str(exc).splitlines()[0][:300])
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    return token.strip()
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(title=f"Airlock: {state.competition.title}", version=__version__)
+
+    @app.exception_handler(Problem)
+    @app.exception_handler(AirlockError)
+    async def problem(_request: Request, exc: Exception) -> JSONResponse:
+        found = _problem(exc)
+        body = {"type": "about:blank", "title": found.title, "status": found.status,
+                "detail": found.detail, **found.extra}  # fmt: skip
+        return JSONResponse(body, found.status, headers=found.headers, media_type=PROBLEM)
+
+    def team(authorization: Annotated[str | None, Header()] = None) -> Team:
+        found = team_for(state.db, _bearer(authorization))
+        if found is None:
+            raise Unauthorized("unknown or revoked token")
+        return found
+
+    def organizer(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not is_organizer(state.db, _bearer(authorization)):
+            raise Unauthorized("the organizer's token is needed here")
+
+    def anyone(authorization: Annotated[str | None, Header()] = None) -> None:
+        token = _bearer(authorization)
+        if team_for(state.db, token) is None and not is_organizer(state.db, token):
+            raise Unauthorized("unknown or revoked token")
+
+    Team_ = Annotated[Team, Depends(team)]
+    Organizer = Annotated[None, Depends(organizer)]
+    Anyone = Annotated[None, Depends(anyone)]
+
+    @app.post("/api/v1/submissions", status_code=202)
+    async def submit(request: Request, caller: Team_, phase: str | None = None) -> dict[str, Any]:
+        """Upload an image archive (`docker save IMAGE`) as the request body."""
+        limit = state.competition.max_image_bytes
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > limit:
+            raise ArchiveTooLarge(
+                f"the image archive is {declared} bytes, over the {limit}-byte limit"
+            )
+        upload = await _receive(request, state.uploads, limit)
+        try:
+            checked = await run_in_threadpool(
+                rewrite_archive, upload.open("rb"), upload.with_suffix(".load")
+            )
+        finally:
+            upload.unlink(missing_ok=True)
+        try:
+            submission_id = await run_in_threadpool(service.reserve, state, caller, phase, checked)
+            await run_in_threadpool(service.load, state, submission_id, checked.path)
+        finally:
+            checked.path.unlink(missing_ok=True)
+        return await run_in_threadpool(service.show_own, state, caller, submission_id)
+
+    @app.get("/api/v1/submissions")
+    def my_submissions(caller: Team_) -> list[dict[str, Any]]:
+        return service.list_own(state, caller)
+
+    @app.get("/api/v1/submissions/{submission_id}")
+    def my_submission(submission_id: str, caller: Team_) -> dict[str, Any]:
+        return service.show_own(state, caller, submission_id)
+
+    @app.get("/api/v1/phases")
+    def phases(_: Anyone) -> list[dict[str, Any]]:
+        return boards.phases(state)
+
+    @app.get("/api/v1/leaderboard/{phase}")
+    def leaderboard(phase: str, _: Anyone) -> dict[str, Any]:
+        return boards.board_json(state, phase)
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        return boards.board_html(state)
+
+    @app.get("/api/v1/admin/submissions")
+    def all_submissions(_: Organizer) -> list[dict[str, Any]]:
+        return service.list_all(state)
+
+    @app.post("/api/v1/admin/submissions/{submission_id}/rerun")
+    def rerun(submission_id: str, _: Organizer) -> dict[str, str]:
+        service.rerun(state, submission_id)
+        return {"id": submission_id, "status": "queued"}
+
+    @app.post("/api/v1/admin/submissions/{submission_id}/disqualify")
+    def disqualify(submission_id: str, _: Organizer) -> dict[str, str]:
+        service.disqualify(state, submission_id)
+        return {"id": submission_id, "disqualified": "true"}
+
+    @app.post("/api/v1/admin/submissions/{submission_id}/release-logs")
+    def release_logs(submission_id: str, _: Organizer) -> dict[str, str]:
+        service.release_logs(state, submission_id)
+        return {"id": submission_id, "logs_released": "true"}
+
+    @app.post("/api/v1/admin/phases/{phase}/reveal")
+    def reveal(phase: str, _: Organizer) -> dict[str, str]:
+        service.reveal(state, phase)
+        return {"phase": phase, "revealed": "true"}
+
+    return app
+
+
+async def _receive(request: Request, directory: Path, limit: int) -> Path:
+    """The request body, written to a file as it arrives; 413 past the limit."""
+    received = 0
+    with tempfile.NamedTemporaryFile(
+        dir=directory, prefix="upload-", suffix=".tar", delete=False
+    ) as handle:
+        path = Path(handle.name)
+        try:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > limit:
+                    raise ArchiveTooLarge(
+                        f"the image archive is over the {limit}-byte limit of this competition"
+                    )
+                handle.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    if received == 0:
+        path.unlink(missing_ok=True)
+        raise ArchiveError("empty body: send the image archive (docker save IMAGE)")
+    return path
