@@ -35,10 +35,12 @@ from runner.bundle.load import (
 from runner.errors import BundleError, Cancelled
 from runner.limits import AppliedLimits
 from runner.predictions import InvalidPredictions, PredictionSet, assemble, to_csv
+from runner.probe_settings import ProbePlan
 from runner.protocol.messages import Hello, RunLimits, TaskInfo
 from runner.reasons import matches_a_template
-from runner.results.model import FoldResources, FoldResult, FoldStatistics
+from runner.results.model import FoldResources, FoldResult, FoldRobustness, FoldStatistics
 from runner.results.statistics import Scored, fold_statistics
+from runner.robustness import SeriesJudgement, judge_probes, measure_probes, prepare_probes
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 from runner.scoring.fold import score_fold
 from runner.sealing import seal_fold
@@ -95,6 +97,8 @@ class FoldJob:
     limits: AppliedLimits
     run_id: str
     policy: LogPolicy = field(default_factory=LogPolicy)
+    probes: ProbePlan | None = None
+    """Robustness probes to run after the clean predict (None: none)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ class Judgement:
     verdict: Verdict
     predictions: PredictionSet | None
     n_test: int
+    probes: list[SeriesJudgement] = field(default_factory=list)
+    """The probe series, judged only when the clean part is ok."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,8 @@ class Scoring:
     details: dict[str, Any] = field(default_factory=dict)
     scored: Scored | None = None
     statistics: FoldStatistics | None = None
+    robustness: tuple[FoldRobustness, FoldRobustness] | None = None
+    """Exact and public (sealed) views of the probes' measures."""
 
 
 def evaluate_fold(
@@ -174,17 +182,28 @@ def _road(
 def prepare(provider: SandboxProvider, job: FoldJob) -> FoldInputs:
     """Stage 1: read the fold's test inputs; build the sandbox spec and the session plan."""
     inputs = load_test_inputs(job.fold)
+    probes = prepare_probes(job.probes, job.fold, inputs) if job.probes else ()
+    # Each probe series has the predict limit: the container's lifetime (its deadline
+    # label, runner/sandbox) counts them as more predict time; the phases keep their own.
+    lifetime = job.limits.predict_seconds * (1 + len(probes))
     spec = SandboxSpec(
         image=job.image.id,
         train_dir=job.fold.train_dir,
-        limits=job.limits,
+        limits=job.limits.model_copy(update={"predict_seconds": lifetime}),
         labels={
             limits.LABEL_RUN: job.run_id,
             limits.LABEL_FOLD: f"{job.bundle.spec.id}/{job.fold.id}",
         },
     )
     hello = _hello(job, inputs, provider.train_path(spec))
-    plan = SessionPlan(spec=spec, hello=hello, inputs=inputs, outputs=len(job.bundle.spec.outputs))
+    plan = SessionPlan(
+        spec=spec,
+        hello=hello,
+        inputs=inputs,
+        outputs=len(job.bundle.spec.outputs),
+        probes=probes,
+        phase_limits=job.limits,
+    )
     return FoldInputs(inputs, plan)
 
 
@@ -214,7 +233,11 @@ def judge(job: FoldJob, inputs: PredictInputs, outcome: SessionOutcome) -> Judge
             peak_memory_bytes=max(peaks) if peaks else None,
         )
     )
-    return Judgement(verdict, predictions, len(inputs.ids))
+    probes = []
+    if job.probes is not None and verdict.status is Status.OK and predictions is not None:
+        memory = job.limits.memory_bytes
+        probes = judge_probes(job.bundle.spec, job.probes, inputs.ids, outcome, memory)
+    return Judgement(verdict, predictions, len(inputs.ids), probes)
 
 
 def score(job: FoldJob, judgement: Judgement) -> Scoring:
@@ -229,9 +252,14 @@ def score(job: FoldJob, judgement: Judgement) -> Scoring:
         reason = f"sealed labels unreadable: {exc}"
         return Scoring(Status.INFRA_ERROR, reason, reason)
     result = score_fold(job.bundle.spec, truth, judgement.predictions)
-    statistics = None
+    statistics = robustness = None
     if result.scored is not None and _wants_genelab_statistics(job.bundle):
         statistics = fold_statistics(result.scored)
+    if job.probes is not None and judgement.probes:
+        clean = (judgement.predictions, result.scores.values.get(job.bundle.spec.metrics.primary))
+        robustness = measure_probes(
+            job.bundle.spec, job.probes, truth, clean, judgement.probes, fold_id=job.fold.id
+        )
     return dataclasses.replace(
         base,
         metrics=result.scores.values,
@@ -239,6 +267,7 @@ def score(job: FoldJob, judgement: Judgement) -> Scoring:
         details=result.details,
         scored=result.scored,
         statistics=statistics,
+        robustness=robustness,
     )
 
 
@@ -271,6 +300,7 @@ def record(
             outcome.log.tail_lines(job.policy.tail_lines) if scoring.status is not Status.OK else []
         ),
         log_bytes=outcome.log.total_bytes,
+        robustness=scoring.robustness[0] if scoring.robustness else None,
     )
     predictions = judgement.predictions
     csv_bytes = to_csv(job.bundle.spec, predictions) if predictions is not None else None
@@ -278,7 +308,10 @@ def record(
         return FoldReport(exact, csv_bytes, outcome.log.text(), scoring.scored)
     if scoring.status is not Status.INFRA_ERROR and scoring.public_reason:
         assert matches_a_template(scoring.public_reason), scoring.public_reason
-    public_result = seal_fold(exact, capped_line(scoring.public_reason))
+    shown_probes = scoring.robustness[1] if scoring.robustness else None
+    for level in shown_probes.levels if shown_probes else []:
+        assert not level.reason or matches_a_template(level.reason), level.reason
+    public_result = seal_fold(exact, capped_line(scoring.public_reason), shown_probes)
     return FoldReport(public_result, csv_bytes, outcome.log.text(), scoring.scored, exact)
 
 

@@ -5,6 +5,8 @@ labels, and one :class:`BundlePlan` per bundle."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from runner.bundle.spec import parse_bytes
 from runner.errors import BundleError, UsageError
 from runner.evaluate import FoldJob, LogPolicy
 from runner.limits import AppliedLimits
+from runner.probe_settings import ProbePlan
 from runner.results.store import result_key
 from runner.sandbox.base import ImageInfo
 
@@ -190,6 +193,8 @@ class BundlePlan:
     policy: LogPolicy
     team: str
     isolated: bool = True
+    probes: ProbePlan | None = None
+    """The robustness probes its folds run after the clean predict (None: none)."""
 
     @property
     def key(self) -> str:
@@ -197,15 +202,23 @@ class BundlePlan:
 
     @property
     def fingerprint(self) -> str:
-        return resume.fingerprint(
+        """A run without probes keeps the fingerprint it always had; with probes the
+        stored folds are reused only by a run asking for the same probes."""
+        plain = resume.fingerprint(
             self.image.id,
             self.bundle.hash,
             self.applied,
             self.policy.sealed,
             self.policy.tail_lines,
         )
+        if self.probes is None:
+            return plain
+        material = json.dumps({"fold": plain, "probes": self.probes.as_dict()}, sort_keys=True)
+        return hashlib.sha256(material.encode()).hexdigest()
 
     def job(self, fold_id: str, run_id: str) -> FoldJob:
         """What evaluating one of its folds needs."""
         fold = self.bundle.fold(fold_id)
-        return FoldJob(self.bundle, fold, self.image, self.applied, run_id, self.policy)
+        return FoldJob(
+            self.bundle, fold, self.image, self.applied, run_id, self.policy, self.probes
+        )

@@ -13,7 +13,9 @@ from __future__ import annotations
 import string
 from typing import Final
 
-PHASES: Final = ("startup", "handshake", "fit", "predict", "shutdown")
+PHASES: Final = ("startup", "handshake", "fit", "predict", "probe", "shutdown")
+"""``probe``: the robustness probes after the clean predict; a failure there is the probe's,
+never the fold's (docs/robustness.md)."""
 MESSAGE_TYPES: Final = ("ready", "fitted", "predictions", "error")
 MESSAGE_FIELDS: Final = ("type", "protocol", "name", "batch", "ids", "proba", "labels", "message")
 
@@ -66,6 +68,8 @@ TEMPLATES: Final[dict[str, str]] = {
     "duplicate_ids": "some ids were predicted more than once",
     "missing_ids": "some of the {n_test} test ids have no prediction",
     "extra_ids": "some predicted ids are not test ids",
+    # robustness probes (the fold's own status is the clean part's)
+    "probe_not_run": "not run: an earlier probe of this fold failed",
 }
 
 _CHOICES: Final[dict[str, tuple[str, ...]]] = {

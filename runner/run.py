@@ -27,6 +27,7 @@ from runner.plan import (
     load_for_run,
     team_of,
 )
+from runner.probe_settings import ProbeRequest, resolve
 from runner.results.store import ResultStore
 from runner.sandbox.base import SandboxProvider, SandboxSpec
 from runner.schedule import FoldSchedule, fold_slot
@@ -76,6 +77,8 @@ class RunRequest:
     fail_fast: bool = False
     """Start no further fold once one fails by the submission's fault."""
     times: TimeRequest = field(default_factory=TimeRequest)
+    probes: ProbeRequest | None = None
+    """Robustness probes after each fold's clean predict (off unless asked)."""
 
 
 class RunListener:
@@ -183,6 +186,7 @@ class SuiteRunner:
                 policy,
                 team,
                 isolated,
+                resolve(request.probes, bundle.spec.probes),
             )
             for bundle in bundles
         ]

@@ -18,7 +18,7 @@ import math
 from datetime import datetime
 from typing import Final, Literal
 
-from runner.results.model import FoldResources, FoldResult, PhaseUsage
+from runner.results.model import FoldResources, FoldResult, FoldRobustness, PhaseUsage
 
 Rule = Literal["keep", "coarse", "drop", "template"]
 
@@ -43,9 +43,10 @@ FOLD_FIELDS: Final[dict[str, Rule]] = {
     "predictions_file": "keep",  # a store path the runner chose
     "log_file": "drop",  # present only when it wrote stderr: one more bit, and organizers'
     "reused_from": "keep",  # a run id the runner chose
+    "robustness": "template",  # probe scores (kept, like metrics), reasons as templates
 }
 
-SEALED_PHASES: Final = ("fit", "predict")
+SEALED_PHASES: Final = ("fit", "predict", "probe")
 """The phases whose wall time a sealed result shows (bucketed); others are left out (the
 fold's total wall time, bucketed too, covers start-up and handshake)."""
 
@@ -100,10 +101,15 @@ def minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def seal_fold(exact: FoldResult, public_reason: str) -> FoldResult:
-    """The participant's view of ``exact`` under the rules of :data:`FOLD_FIELDS`."""
+def seal_fold(
+    exact: FoldResult, public_reason: str, public_robustness: FoldRobustness | None = None
+) -> FoldResult:
+    """The participant's view of ``exact`` under the rules of :data:`FOLD_FIELDS`; the
+    robustness shown is ``public_robustness``, its probes' reasons fixed templates (none
+    when not given)."""
     update: dict[str, object] = {
         "reason": public_reason,
+        "robustness": public_robustness,
         "resources": seal_resources(exact.resources),
         "started_at": minute(exact.started_at),
         "finished_at": minute(exact.finished_at),

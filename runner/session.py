@@ -24,6 +24,7 @@ from runner.errors import (
     StreamClosed,
     SubmissionFault,
 )
+from runner.limits import AppliedLimits
 from runner.protocol.channel import Channel, Incoming
 from runner.protocol.messages import (
     Fit,
@@ -43,7 +44,17 @@ from runner.sandbox.base import ExitInfo, Sandbox, SandboxProvider, SandboxSpec
 from runner.sandbox.logs import LogCapture
 
 STARTUP, HANDSHAKE, FIT, PREDICT, SHUTDOWN = "startup", "handshake", "fit", "predict", "shutdown"
+PROBE = "probe"
 _EXIT_WAIT_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class ProbeSeries:
+    """One robustness probe level: its name (the ``probe`` field of its messages) and its
+    perturbed test inputs, built only when its turn comes (one copy in memory at a time)."""
+
+    name: str
+    inputs: Callable[[], PredictInputs]
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,22 @@ class SessionPlan:
     outputs: int = 1
     """Values per test row in a reply: 1 (binary), classes (multiclass) or labels."""
     batch_bytes: int = limits.PREDICT_BATCH_BYTES
+    probes: tuple[ProbeSeries, ...] = ()
+    """Sent after the clean predict, each series within the fold's predict limit."""
+    phase_limits: AppliedLimits | None = None
+    """The phases' limits when the container's differ (its lifetime covers the probes)."""
+
+    @property
+    def limits(self) -> AppliedLimits:
+        return self.phase_limits or self.spec.limits
+
+
+@dataclass(frozen=True)
+class ProbeFailure:
+    """The probe series that failed (the last one sent) and how; later ones never ran."""
+
+    series: str
+    fault: SubmissionFault
 
 
 @dataclass
@@ -69,6 +96,9 @@ class SessionOutcome:
     killed_by_runner: bool = False
     ready: Ready | None = None
     batches: list[Predictions] = field(default_factory=list)
+    probe_batches: dict[str, list[Predictions]] = field(default_factory=dict)
+    """Replies of each probe series that was answered in full, by series name."""
+    probe_failure: ProbeFailure | None = None
     log: LogCapture = field(default_factory=LogCapture)
     notes: list[str] = field(default_factory=list)
 
@@ -152,6 +182,11 @@ def _converse(
         talk.fit()
     with meter.phase(PREDICT):
         talk.predict()
+    if plan.probes:
+        with meter.phase(PROBE):
+            talk.probe()
+        if outcome.probe_failure is not None:
+            return  # a broken conversation: no shutdown grace, the container is stopped
     with meter.phase(SHUTDOWN):
         talk.shutdown()
 
@@ -164,6 +199,8 @@ class _Conversation:
     channel: Channel
     plan: SessionPlan
     outcome: SessionOutcome
+    _sent: int = 0
+    """Predict messages sent so far: the next one's batch number."""
 
     def _exchange(
         self,
@@ -179,7 +216,7 @@ class _Conversation:
         return self.channel.receive(phase=phase, deadline=deadline, limit=limit, budget=budget)
 
     def handshake(self) -> None:
-        limit = self.plan.spec.limits.handshake_seconds
+        limit = self.plan.limits.handshake_seconds
         reply = self._exchange(HANDSHAKE, encode(self.plan.hello), limit, time.monotonic() + limit)
         ready = _expect(reply, Ready, HANDSHAKE)
         if ready.protocol != limits.PROTOCOL_VERSION:
@@ -192,7 +229,7 @@ class _Conversation:
         self.outcome.ready = ready
 
     def fit(self) -> None:
-        limit = self.plan.spec.limits.fit_seconds
+        limit = self.plan.limits.fit_seconds
         # The training data becomes readable only now: work done before `ready` cannot
         # use it, so the fit phase's figures hold all of the fitting.
         self.sandbox.release_training()
@@ -200,21 +237,44 @@ class _Conversation:
         _expect(reply, Fitted, FIT)
 
     def predict(self) -> None:
+        self.outcome.batches = self._series(self.plan.inputs, PREDICT)
+
+    def probe(self) -> None:
+        """Every probe series in turn, each within the predict limit; the first failure
+        ends them (the clean predictions stand whatever happens here)."""
+        for series in self.plan.probes:
+            try:
+                self.outcome.probe_batches[series.name] = self._series(
+                    series.inputs(), PROBE, series.name
+                )
+            except SubmissionFault as fault:
+                self.outcome.probe_failure = ProbeFailure(series.name, fault)
+                return
+
+    def _series(
+        self, inputs: PredictInputs, phase: str, probe: str | None = None
+    ) -> list[Predictions]:
+        """One pass over the test rows; batch numbers go on from the last one sent."""
         plan = self.plan
-        limit = plan.spec.limits.predict_seconds
+        limit = plan.limits.predict_seconds
         deadline = time.monotonic() + limit
-        batches = predict_messages(plan.inputs, plan.batch_bytes, plan.outputs)
-        for number, (message, budget) in enumerate(batches):
+        first = self._sent
+        replies = []
+        for number, (message, budget) in enumerate(
+            predict_messages(inputs, plan.batch_bytes, plan.outputs, first, probe), start=first
+        ):
+            self._sent = number + 1
             reply = _expect(
-                self._exchange(PREDICT, message, limit, deadline, budget), Predictions, PREDICT
+                self._exchange(phase, message, limit, deadline, budget), Predictions, phase
             )
             if reply.batch != number:
                 raise ProtocolViolation(
                     f"predictions answer batch {reply.batch}, expected batch {number}",
-                    phase=PREDICT,
+                    phase=phase,
                     public=public("wrong_batch", batch=number),
                 )
-            self.outcome.batches.append(reply)
+            replies.append(reply)
+        return replies
 
     def shutdown(self) -> None:
         sandbox, outcome = self.sandbox, self.outcome
@@ -245,7 +305,8 @@ def _finish(sandbox: Sandbox, outcome: SessionOutcome) -> None:
     """Make sure the container has stopped and learn how it ended."""
     if outcome.exit is not None:
         return
-    if isinstance(outcome.fault, StreamClosed):
+    fault = outcome.fault or (outcome.probe_failure.fault if outcome.probe_failure else None)
+    if isinstance(fault, StreamClosed):
         # It probably exited by itself: collect its last words and its real exit status
         # before deciding to kill it.
         sandbox.drain(time.monotonic() + 1.0)
@@ -259,10 +320,15 @@ def _finish(sandbox: Sandbox, outcome: SessionOutcome) -> None:
 
 
 def predict_messages(
-    inputs: PredictInputs, batch_bytes: int, outputs: int = 1
+    inputs: PredictInputs,
+    batch_bytes: int,
+    outputs: int = 1,
+    first: int = 0,
+    probe: str | None = None,
 ) -> Iterator[tuple[bytes, ReplyBudget]]:
     """Encoded ``predict`` lines covering every test row in order, each under the size
-    limit, with the budget of the reply each one asks for.
+    limit, with the budget of the reply each one asks for. Batches are numbered from
+    ``first``; a probe series' messages carry its name in ``probe``.
 
     Raises:
         BundleError: when a single row cannot fit in one message.
@@ -272,17 +338,17 @@ def predict_messages(
         return
     # Estimate the rows per batch from the first rows, then split further where needed.
     sample = min(n_rows, 64)
-    per_row = (
-        len(encode_predict(0, inputs.ids[:sample], inputs.X[:sample], inputs.meta[:sample]))
-        / sample
+    head = encode_predict(
+        first, inputs.ids[:sample], inputs.X[:sample], inputs.meta[:sample], probe
     )
+    per_row = len(head) / sample
     step = max(1, min(n_rows, math.floor(batch_bytes / max(per_row, 1.0))))
-    number = 0
+    number = first
     stack = [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)][::-1]
     while stack:
         start, stop = stack.pop()
         ids = inputs.ids[start:stop]
-        message = encode_predict(number, ids, inputs.X[start:stop], inputs.meta[start:stop])
+        message = encode_predict(number, ids, inputs.X[start:stop], inputs.meta[start:stop], probe)
         if len(message) > limits.MAX_MESSAGE_BYTES or (
             len(message) > batch_bytes and stop - start > 1
         ):

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The real services the worker-pool tests start on loopback: RabbitMQ and a Docker registry,
+# The real services the tests start on loopback: RabbitMQ, a Docker registry and PostgreSQL,
 # from Debian's packages (installed when absent, as root; nothing is started here).
 set -euo pipefail
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -270,3 +270,54 @@ class Pool:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def postgres_bin() -> Path | None:
+    """Debian's PostgreSQL server binaries (the newest installed major version)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL server in a temporary directory, on loopback, trust auth for ``airlock``
+    (started with initdb/pg_ctl; as the ``postgres`` user when the tests run as root)."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://airlock@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        binaries = postgres_bin()
+        if binaries is None:
+            raise ServiceError("PostgreSQL is not installed (apt-get install postgresql)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "postgres:postgres", str(self.root)], check=True)
+        data = self.root / "data"
+        self._run(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "airlock")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        )
+        self._run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options,
+                  "-l", str(self.root / "log"), "-w", "start")  # fmt: skip
+
+    def stop(self) -> None:
+        binaries = postgres_bin()
+        if binaries is not None:
+            with contextlib.suppress(subprocess.SubprocessError):
+                self._run(
+                    str(binaries / "pg_ctl"),
+                    "-D",
+                    str(self.root / "data"),
+                    "-m",
+                    "immediate",
+                    "stop",
+                )

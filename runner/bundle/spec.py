@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runner import limits
+from runner.probe_settings import ProbeLevels
 from runner.task_types import TaskType, check_metric_names
 
 BUNDLE_FORMAT = "airlock-bundle/1"
@@ -152,6 +153,11 @@ class BundleSpec(_Strict):
     time_limits: TimeLimits = Field(default_factory=TimeLimits)
     resources: Resources = Field(default_factory=Resources)
     benchmark: BenchmarkRef | None = None
+    probes: ProbeLevels | None = Field(
+        default=None,
+        description="Levels of the robustness probes, used when a run asks for them "
+        "(airlock run --probes); docs/robustness.md.",
+    )
 
     @model_validator(mode="after")
     def _labels_fit_task_type(self) -> Self:

@@ -179,8 +179,12 @@ def _follow(client: Client, accepted: dict[str, Any]) -> dict[str, Any]:
     from runner.cli.errors import output_console
 
     shown = accepted
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  console=output_console(stderr=True), transient=True) as progress:  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+    )
+    with Progress(*columns, console=output_console(stderr=True), transient=True) as progress:
         bar = progress.add_task("folds done", total=len(shown["folds"]))
         while shown["status"] in ("loading", "queued", "running"):
             time.sleep(1.0)
@@ -202,9 +206,8 @@ def _print_submission(shown: dict[str, Any]) -> None:
         metrics = result.get("metrics") or {}
         scores = "  ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float))
         reason = f" - {result['reason']}" if result.get("reason") else ""
-        typer.echo(
-            f"  {fold['status'] or fold['state']:>19}  {fold['bundle']}/{fold['fold']}{reason}  {scores}"
-        )
+        where = f"{fold['bundle']}/{fold['fold']}"
+        typer.echo(f"  {fold['status'] or fold['state']:>19}  {where}{reason}  {scores}")
         if fold["status"] not in (None, "ok"):
             failed.add(fold["status"])
     if not shown.get("scores_visible"):

@@ -141,6 +141,14 @@ FitOption = Annotated[
 PredictOption = Annotated[
     float | None, typer.Option(help="Dry runs: a shorter predict limit than the bundle's.")
 ]
+ProbesOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Robustness probes after each fold's clean predict: dropout,noise,shift,"
+        "permutation (or all), each at the bundle's levels or its own (noise=0.5:1:2); "
+        "predict calls only, the clean scores unchanged (docs/robustness.md).",
+    ),
+]
 RunQuietOption = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress and no table: only result lines and errors."),
@@ -169,6 +177,7 @@ def run(
     handshake_seconds: HandshakeOption = None,
     fit_seconds: FitOption = None,
     predict_seconds: PredictOption = None,
+    probes: ProbesOption = None,
     quiet: RunQuietOption = False,
 ) -> None:
     """Run a submission image (or a local command) on every fold and store the results.
@@ -198,6 +207,7 @@ def run(
             folds=tuple(fold or ()),
             fail_fast=fail_fast,
             times=(handshake_seconds, fit_seconds, predict_seconds),
+            probes=probes,
         )
         store = open_store(results, local_copy)
         stored = _run_suite(provider, store, request, console, quiet=quiet, sealed=sealed_mode)
@@ -246,11 +256,19 @@ def _request(
     folds: tuple[str, ...],
     fail_fast: bool,
     times: tuple[float | None, float | None, float | None],
+    probes: str | None = None,
 ) -> RunRequest:
     """The run the options ask for: ``resources`` is (memory, cpus, gpus) and ``times`` the
     (handshake, fit, predict) seconds."""
+    from runner.errors import UsageError
+    from runner.probe_settings import parse_option
     from runner.run import ResourceRequest, RunRequest, TimeRequest
     from runner.schedule import FoldSchedule
+
+    try:
+        probe_request = parse_option(probes) if probes is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--probes {probes}: {exc}") from None
 
     memory, cpus, gpus = resources
     return RunRequest(
@@ -267,6 +285,7 @@ def _request(
         folds=folds,
         fail_fast=fail_fast,
         times=TimeRequest(*times),
+        probes=probe_request,
     )
 
 

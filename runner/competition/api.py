@@ -8,6 +8,7 @@ refusals are 429 with Retry-After and when the quota resets.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from runner.competition.teams import is_organizer, team_for
 from runner.errors import AirlockError, UsageError
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("airlock.server")
 
 
 class Unauthorized(AirlockError):
@@ -68,8 +70,44 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.airlock
+    return state
+
+
+def _team(request: Request, authorization: Annotated[str | None, Header()] = None) -> Team:
+    found = team_for(_state(request).db, _bearer(authorization))
+    if found is None:
+        raise Unauthorized("unknown or revoked token")
+    return found
+
+
+def _organizer(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    if not is_organizer(_state(request).db, _bearer(authorization)):
+        raise Unauthorized("the organizer's token is needed here")
+
+
+def _anyone(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    token, db = _bearer(authorization), _state(request).db
+    if team_for(db, token) is None and not is_organizer(db, token):
+        raise Unauthorized("unknown or revoked token")
+
+
+Caller = Annotated[Team, Depends(_team)]
+Organizer = Annotated[None, Depends(_organizer)]
+Anyone = Annotated[None, Depends(_anyone)]
+
+
 def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title=f"Airlock: {state.competition.title}", version=__version__)
+    app.state.airlock = state
+
+    @app.exception_handler(Exception)
+    async def defect(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error")
+        body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                "detail": f"internal error in the server ({type(exc).__name__})"}  # fmt: skip
+        return JSONResponse(body, 500, media_type=PROBLEM)
 
     @app.exception_handler(Problem)
     @app.exception_handler(AirlockError)
@@ -79,27 +117,8 @@ def create_app(state: ServerState) -> FastAPI:
                 "detail": found.detail, **found.extra}  # fmt: skip
         return JSONResponse(body, found.status, headers=found.headers, media_type=PROBLEM)
 
-    def team(authorization: Annotated[str | None, Header()] = None) -> Team:
-        found = team_for(state.db, _bearer(authorization))
-        if found is None:
-            raise Unauthorized("unknown or revoked token")
-        return found
-
-    def organizer(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not is_organizer(state.db, _bearer(authorization)):
-            raise Unauthorized("the organizer's token is needed here")
-
-    def anyone(authorization: Annotated[str | None, Header()] = None) -> None:
-        token = _bearer(authorization)
-        if team_for(state.db, token) is None and not is_organizer(state.db, token):
-            raise Unauthorized("unknown or revoked token")
-
-    Team_ = Annotated[Team, Depends(team)]
-    Organizer = Annotated[None, Depends(organizer)]
-    Anyone = Annotated[None, Depends(anyone)]
-
     @app.post("/api/v1/submissions", status_code=202)
-    async def submit(request: Request, caller: Team_, phase: str | None = None) -> dict[str, Any]:
+    async def submit(request: Request, caller: Caller, phase: str | None = None) -> dict[str, Any]:
         """Upload an image archive (`docker save IMAGE`) as the request body."""
         limit = state.competition.max_image_bytes
         declared = int(request.headers.get("content-length") or 0)
@@ -122,11 +141,11 @@ def create_app(state: ServerState) -> FastAPI:
         return await run_in_threadpool(service.show_own, state, caller, submission_id)
 
     @app.get("/api/v1/submissions")
-    def my_submissions(caller: Team_) -> list[dict[str, Any]]:
+    def my_submissions(caller: Caller) -> list[dict[str, Any]]:
         return service.list_own(state, caller)
 
     @app.get("/api/v1/submissions/{submission_id}")
-    def my_submission(submission_id: str, caller: Team_) -> dict[str, Any]:
+    def my_submission(submission_id: str, caller: Caller) -> dict[str, Any]:
         return service.show_own(state, caller, submission_id)
 
     @app.get("/api/v1/phases")

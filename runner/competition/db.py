@@ -132,7 +132,9 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not psycopg2
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
 def migrate(engine: Engine) -> None:

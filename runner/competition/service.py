@@ -79,6 +79,7 @@ def reserve(state: ServerState, team: Team, phase_name: str | None, archive: Arc
                 disqualified=False, logs_released=False, attempt=0, note="",
             )
         )  # fmt: skip
+        session.flush()  # the submission's row first: its folds refer to it
         for bundle_id, fold_id in state.folds_of(name):
             session.add(
                 FoldTask(submission_id=submission_id, bundle_id=bundle_id, fold_id=fold_id,

@@ -1,7 +1,9 @@
 """Protocol v1 messages. These models are the protocol's definition: docs/protocol.md
 describes them and ``airlock schema protocol`` exports their JSON Schema.
 
-Runner -> submission (stdin):  hello, fit, predict (one or more batches), shutdown.
+Runner -> submission (stdin):  hello, fit, predict (one or more batches; then, when the run
+                               asks for robustness probes, more batches per probe series),
+                               shutdown.
 Submission -> runner (stdout): ready, fitted, predictions (one per predict), error.
 """
 
@@ -89,6 +91,11 @@ class Predict(_Message):
     ids: list[str]
     X: list[list[float | None]] = Field(description="Rows of features; null = missing value.")
     meta: list[list[str]] = Field(description="Rows of metadata, columns as in hello.")
+    probe: str | None = Field(
+        default=None,
+        description="Absent in the clean predict; names the robustness probe series (e.g. "
+        "'noise@0.5') a message belongs to. Answer it like any predict.",
+    )
 
 
 class Shutdown(_Message):
@@ -294,13 +301,24 @@ def encode(message: Hello | Fit | Shutdown) -> bytes:
     return message.model_dump_json().encode() + b"\n"
 
 
-def encode_predict(batch: int, ids: list[str], x: np.ndarray, meta: list[list[str]]) -> bytes:
+def encode_predict(
+    batch: int, ids: list[str], x: np.ndarray, meta: list[list[str]], probe: str | None = None
+) -> bytes:
     """A ``predict`` line built without per-value model validation (batches are large).
 
-    The output is exactly what ``Predict`` would serialise: NaN becomes null.
+    The output is exactly what ``Predict`` would serialise (NaN becomes null), except that
+    ``probe`` is left out of the clean predict's messages rather than sent as null.
     """
     rows = [[None if math.isnan(v) else v for v in row] for row in x.tolist()]
-    payload = {"type": "predict", "batch": batch, "ids": ids, "X": rows, "meta": meta}
+    payload: dict[str, Any] = {
+        "type": "predict",
+        "batch": batch,
+        "ids": ids,
+        "X": rows,
+        "meta": meta,
+    }
+    if probe is not None:
+        payload["probe"] = probe
     return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode() + b"\n"
 
 

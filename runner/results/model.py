@@ -53,6 +53,84 @@ class FoldStatistics(_Model):
     n_bootstrap_used: int = Field(description="Bootstrap replicates with both classes.")
 
 
+class ProbeLevelResult(_Model):
+    """One robustness probe level on one fold: the same fitted model on perturbed test
+    inputs (docs/robustness.md)."""
+
+    series: str = Field(description="kind@level, as the probe's predict messages name it.")
+    probe: str = Field(description="dropout, noise, shift or permutation.")
+    level: float
+    status: str = Field(
+        description="ok; not_run (an earlier probe of the fold failed); or how this one failed "
+        "(timeout, oom, crashed, protocol_error, invalid_predictions). Never the fold's status."
+    )
+    reason: str = Field(default="", description="One line; sealed results: a fixed template.")
+    metric: float | None = Field(default=None, description="The primary metric on this input.")
+    agreement: float | None = Field(
+        default=None,
+        description="Share of hard predictions equal to the clean ones (cells "
+        "for multilabel tasks).",
+    )
+    score_correlation: float | None = Field(
+        default=None,
+        description="Pearson correlation of the probabilities with the clean "
+        "ones (null when either side sent none or is constant).",
+    )
+
+
+class FoldRobustness(_Model):
+    """The fold's robustness probes: every level, the rAUC of each kind, their mean."""
+
+    seed: int
+    metric: str = Field(description="The primary metric.")
+    clean: float | None = Field(description="The primary metric on the clean inputs.")
+    chance: float | None = Field(
+        description="Mean primary metric of the clean predictions shuffled across samples."
+    )
+    levels: list[ProbeLevelResult]
+    rauc: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="Per scored kind (dropout, noise, shift): area under the normalised "
+        "metric-vs-strength curve, 1 = no loss; null when a level failed or is undefined.",
+    )
+    score: float | None = Field(default=None, description="Mean of the rAUCs (robustness score).")
+
+
+class ProbeCurvePoint(_Model):
+    """One level of a kind over the folds where every level of the kind was scored."""
+
+    level: float
+    metric: float
+    kept: float | None = Field(
+        description="Normalised metric: clip((metric - chance) / (clean - chance), 0, 1)."
+    )
+    agreement: float | None
+    score_correlation: float | None
+
+
+class ProbeCurve(_Model):
+    probe: str
+    clean: float | None = Field(description="Mean clean metric over the curve's folds.")
+    chance: float | None
+    points: list[ProbeCurvePoint]
+    rauc: float | None = Field(description="From the mean curve; null for permutation.")
+    n_folds: int = Field(description="Folds in the means: ok, with every level scored.")
+    failed_folds: list[str] = Field(default_factory=list, description="Folds where a level failed.")
+
+
+class BundleRobustness(_Model):
+    """The bundle's robustness: per kind, the mean curve over folds and its rAUC."""
+
+    seed: int
+    metric: str
+    clean: float | None = Field(description="Mean clean metric over the folds of the curves.")
+    chance: float | None
+    curves: list[ProbeCurve]
+    score: float | None = Field(
+        description="Mean of the kinds' rAUCs (permutation excluded); null when one is null."
+    )
+
+
 class FoldResult(_Model):
     fold_id: str
     status: Status
@@ -88,6 +166,10 @@ class FoldResult(_Model):
     log_file: str | None = None
     reused_from: str | None = Field(
         default=None, description="Run id whose stored result this fold reuses (resumed run)."
+    )
+    robustness: FoldRobustness | None = Field(
+        default=None,
+        description="Robustness probes (airlock run --probes), on folds whose clean part is ok.",
     )
 
 
@@ -181,6 +263,9 @@ class TaskStatistics(_Model):
     random_reference: float | None = None
     normalized_score: float | None = Field(
         default=None, description="SpaceOmicsBench: max(0, (mean - random) / (1 - random))."
+    )
+    robustness: BundleRobustness | None = Field(
+        default=None, description="The folds' robustness probes aggregated (when run)."
     )
 
 

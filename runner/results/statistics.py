@@ -14,6 +14,7 @@ from runner.results.model import (
     MetricSummary,
     TaskStatistics,
 )
+from runner.results.robustness import bundle_robustness
 from runner.scoring import genelab, spaceomics
 from runner.verdict import Status
 
@@ -52,7 +53,7 @@ def task_statistics(
 ) -> TaskStatistics:
     """Metric summaries over ok folds; GeneLab statistics for binary GeneLab bundles (and
     bundles of no benchmark); the SpaceOmicsBench normalized score when the bundle names
-    its random reference."""
+    its random reference; the robustness probes' curves when the folds ran them."""
     ok = [f for f in folds if f.status is Status.OK]
     metrics = {}
     for name in spec.metrics.all:
@@ -65,7 +66,7 @@ def task_statistics(
                 max=float(np.max(values)),
                 n_folds=len(values),
             )
-    statistics = TaskStatistics(metrics=metrics)
+    statistics = TaskStatistics(metrics=metrics, robustness=bundle_robustness(folds))
     pairs = [
         (f, s)
         for f, s in zip(folds, scored, strict=True)
