@@ -15,7 +15,7 @@ DEMO_SAMPLES := random majority logreg
 help:
 	@echo "make demo                  build everything, run the sample submissions on every sample bundle"
 	@echo "make test                  set up, lint and run the whole test suite (what CI runs)"
-	@echo "make submit IMAGE=my/model:tag   run your image on every bundle in task_bundles/"
+	@echo "make submit IMAGE=my/model:tag   submit to your competition server (after airlock login), else a dry run on task_bundles/"
 	@echo "make setup | images | lint | bench | bench-scoring | bench-pool | clean"
 
 $(VENV)/.installed: pyproject.toml
@@ -42,7 +42,12 @@ demo: images
 
 submit: setup docker
 	@test -n "$(IMAGE)" || { echo "usage: make submit IMAGE=my/model:tag"; exit 2; }
-	$(AIRLOCK) run --image $(IMAGE) $(addprefix --bundle ,$(BUNDLES)) --results $(RESULTS)
+	@if $(AIRLOCK) submissions >/dev/null 2>&1; then \
+	  $(AIRLOCK) submit $(IMAGE); \
+	else \
+	  $(AIRLOCK) run --image $(IMAGE) $(addprefix --bundle ,$(BUNDLES)) --results $(RESULTS) || exit $$?; \
+	  echo "that was a dry run on the sample bundles; to submit for real: airlock login URL --token TOKEN (from your organizer), then make submit IMAGE=$(IMAGE)"; \
+	fi
 
 test: images lint
 	scripts/ensure-browser.sh

@@ -15,131 +15,48 @@ failed, undefined or partial submission ranks below every complete one, never ab
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 
 import numpy as np
 
 from runner.bundle.spec import BundleSpec
+from runner.leaderboard import ladder as ladders
+from runner.leaderboard.board_stats import annotate
+from runner.leaderboard.model import (
+    COMPOSITE_LABELS,
+    DEFAULT_RESAMPLING,
+    RULES,
+    SUITE_TITLES,
+    Board,
+    BoardKey,
+    BoardTask,
+    DeclaredTask,
+    Entry,
+    Resampling,
+    Row,
+    Suite,
+    sort_key,
+)
 from runner.results.model import SubmissionResult
 from runner.scoring import spaceomics
 from runner.task_types import METRIC_KINDS as METRICS
 from runner.verdict import Status
 
-Suite = Literal["spaceomicsbench", "genelab", "other"]
-BoardKey = tuple[Suite, str]
-"""(suite, variant): the variant of a benchmark board, empty for other bundles."""
-BoardTask = tuple[str, str, str]
-"""(bundle id, task label, metric shown)."""
-SUITE_TITLES = {
-    "spaceomicsbench": "SpaceOmicsBench v2.1",
-    "genelab": "GeneLab benchmark",
-    "other": "Other bundles",
-}
-COMPOSITE_LABELS = {
-    "spaceomicsbench": "composite (normalized)",
-    "genelab": "composite (mean AUROC)",
-    "other": "composite (mean of primary metrics)",
-}
-TIER_RULE = (
-    "Every task of the board counts: a submission with a task missing, failed or undefined "
-    "ranks below every complete one (its composite, over the tasks it has, is marked "
-    "incomplete), and one with nothing scored ranks last"
-)
-RESOURCE_RULE = (
-    "fit s and predict s are the sums over tasks of the folds' fit and predict wall times; "
-    "peak MiB is the largest fold's peak memory"
-)
-RULES = {
-    "spaceomicsbench": "composite = mean over categories of the mean normalized score "
-    "max(0, (s - r) / (1 - r)) of their tasks (E2, E3 excluded)",
-    "genelab": "composite = mean over tasks of the mean fold AUROC",
-    "other": "composite = mean over bundles of the primary metric's mean over folds",
-}
-
-
-@dataclass
-class Entry:
-    """One submission on one task."""
-
-    bundle_id: str
-    task: str
-    metric: str
-    status: Literal["scored", "failed", "undefined", "missing"]
-    score: float | None
-    mean: float | None
-    sd: float | None
-    low: float | None
-    high: float | None
-    reason: str = ""
-    perm_p: float | None = None
-    go_nogo: bool | None = None
-    fit_seconds: float | None = None
-    predict_seconds: float | None = None
-    peak_memory_bytes: int | None = None
-
-
-@dataclass
-class Row:
-    team: str
-    image_ref: str
-    image_id: str
-    finished_at: datetime
-    entries: dict[str, Entry] = field(default_factory=dict)
-    composite: float | None = None
-    categories: dict[str, float] = field(default_factory=dict)
-    provenance: dict[str, str] = field(default_factory=dict)
-    submissions: int = 1
-    """How many submissions (images) the team has on this board; the row shows one."""
-
-    @property
-    def tier(self) -> int:
-        statuses = {e.status for e in self.entries.values()}
-        if self.composite is None or statuses == {"failed"} or "scored" not in statuses:
-            return 2
-        return 0 if statuses == {"scored"} else 1
-
-    def resource(self, attribute: str) -> float | None:
-        values = [
-            getattr(e, attribute)
-            for e in self.entries.values()
-            if getattr(e, attribute) is not None
-        ]
-        return (
-            float(sum(values))
-            if attribute != "peak_memory_bytes"
-            else (float(max(values)) if values else None)
-        )
-
-
-@dataclass
-class Board:
-    suite: Suite
-    title: str
-    rule: str
-    tasks: list[BoardTask]
-    """Every task of the board, declared or seen."""
-    rows: list[Row]
-    composite_label: str = "composite"
-
-    @property
-    def caption(self) -> str:
-        """What the page says under the board's title: how it ranks, what the numbers are."""
-        return f"Ranking: {self.rule}. {TIER_RULE}. {RESOURCE_RULE}."
-
-
-@dataclass(frozen=True)
-class DeclaredTask:
-    """A task a board must show, whether or not anyone ran it."""
-
-    suite: Suite
-    variant: str
-    bundle_id: str
-    task: str
-    metric: str
-
+__all__ = [
+    "Board",
+    "BoardTask",
+    "DeclaredTask",
+    "Entry",
+    "Resampling",
+    "Row",
+    "Suite",
+    "build_boards",
+    "declared_tasks",
+    "entry_of",
+    "one_per_team",
+    "rank",
+    "sort_key",
+]
 
 def declared_tasks(specs: list[BundleSpec]) -> list[DeclaredTask]:
     """The tasks of a suite (or a competition phase), from its bundles' specs."""
@@ -235,15 +152,19 @@ def entry_of(result: SubmissionResult, suite: Suite) -> Entry:
         high = genelab.mean_ci_upper if genelab.mean_ci_upper is not None else high
         perm_p, go = genelab.mean_perm_p, genelab.go_nogo
     higher = METRICS[metric].higher_is_better if metric in METRICS else True
+    folds = {f.fold_id: float(v) for f in result.folds if (v := f.metrics.get(metric)) is not None}
+    reference = None
     if suite == "spaceomicsbench":
         score = result.statistics.normalized_score
         if score is None and summary is not None and result.statistics.random_reference is not None:
             score = spaceomics.normalized_score(summary.mean, result.statistics.random_reference)
+        reference = result.statistics.random_reference if score is not None else None
         score = score if score is not None else mean
     else:
         score = mean if higher else -mean
+        folds = {fold: value if higher else -value for fold, value in folds.items()}
     return make(status="scored", score=score, mean=mean, sd=agg.sd, low=low, high=high,
-                 perm_p=perm_p, go_nogo=go)  # fmt: skip
+                 perm_p=perm_p, go_nogo=go, folds=folds, reference=reference)  # fmt: skip
 
 
 def _composite(row: Row, suite: Suite) -> None:
@@ -269,11 +190,20 @@ def build_boards(
     results: list[SubmissionResult],
     per_team: Literal["best", "latest"] = "best",
     declared: list[DeclaredTask] | None = None,
+    *,
+    resampling: Resampling | None = DEFAULT_RESAMPLING,
+    ladder: float | None = None,
 ) -> list[Board]:
     """One board per benchmark; one row per team (its best or its latest submission).
 
-    A submission is a (team, image) pair: the same image under two teams is two rows.
+    A submission is a (team, image) pair: the same image under two teams is two rows. Each
+    board carries rank intervals and groups computed with ``resampling`` (None: none). With
+    ``ladder`` (a step > 0), each team's row is its public (laddered) score instead
+    (:mod:`runner.leaderboard.ladder`), and the board has no intervals: they would reveal
+    the exact scores the Ladder withholds.
     """
+    if ladder is not None:
+        ladders.check_step(ladder)
     by_board: dict[BoardKey, dict[tuple[str, str], Row]] = {}
     tasks: dict[BoardKey, dict[str, BoardTask]] = {}
     for item in declared or []:
@@ -290,12 +220,16 @@ def build_boards(
         bundle_id = result.provenance.bundle_id
         tasks.setdefault(board_key, {}).setdefault(bundle_id, (bundle_id, entry.task, entry.metric))
     order = list(SUITE_TITLES)
-    return [
-        _board(key, submissions, tasks[key], per_team)
+    boards = [
+        _board(key, submissions, tasks[key], per_team, ladder)
         for key, submissions in sorted(
             by_board.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
         )
     ]
+    for board in boards:
+        if ladder is None and resampling is not None:
+            annotate(board, resampling)
+    return boards
 
 
 def _add_result(
@@ -331,6 +265,7 @@ def _board(
     submissions: dict[tuple[str, str], Row],
     tasks: dict[str, BoardTask],
     per_team: Literal["best", "latest"],
+    ladder: float | None,
 ) -> Board:
     """A board's rows ranked, each with every task of the board (missing ones failed)."""
     suite, variant = key
@@ -345,8 +280,11 @@ def _board(
         title=SUITE_TITLES[suite] + (f" ({variant})" if variant else ""),
         rule=RULES[suite],
         tasks=board_tasks,
-        rows=rank(one_per_team(rows, per_team)),
+        rows=rank(
+            one_per_team(rows, per_team) if ladder is None else ladders.public_rows(rows, ladder)
+        ),
         composite_label=COMPOSITE_LABELS[suite],
+        ladder=ladder,
     )
 
 
@@ -364,13 +302,6 @@ def one_per_team(rows: list[Row], per_team: Literal["best", "latest"]) -> list[R
     for team, row in chosen.items():
         row.submissions = counts[team]
     return list(chosen.values())
-
-
-def sort_key(row: Row) -> tuple[int, float]:
-    composite = (
-        row.composite if row.composite is not None and not math.isnan(row.composite) else -math.inf
-    )
-    return (row.tier, -composite)
 
 
 def rank(rows: list[Row]) -> list[Row]:
