@@ -314,6 +314,29 @@ def _write_boards(boards: list[Board], out: Path) -> None:
         ) from None
 
 
+ResamplesOption = Annotated[
+    int,
+    typer.Option(min=100, help="Bootstrap resamples behind rank intervals and groups (shown)."),
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of the resamples (shown on the board).")]
+AlphaOption = Annotated[
+    float,
+    typer.Option(
+        help="Level of the paired test vs each group's leader: rows it cannot separate from "
+        "the leader share the leader's group."
+    ),
+]
+LadderOption = Annotated[
+    float | None,
+    typer.Option(
+        metavar="STEP",
+        help="Public scores under the Ladder: a team's score changes only when a submission "
+        "beats it by more than STEP (e.g. 0.01), shown rounded to STEP; no intervals "
+        "(docs/leaderboards.md).",
+    ),
+]
+
+
 def leaderboard(
     results: StoreOption,
     out: Annotated[Path, typer.Option(help="Directory for leaderboard.md, .csv and .html.")],
@@ -335,16 +358,28 @@ def leaderboard(
             "Default: every task some submission ran.",
         ),
     ] = None,
+    resamples: ResamplesOption = 2000,
+    seed: SeedOption = 0,
+    alpha: AlphaOption = 0.05,
+    ladder: LadderOption = None,
 ) -> None:
     """Rank every complete result by the hosted benchmark's rules; write md, csv and html."""
-    from runner.leaderboard.ranking import build_boards
+    from runner.leaderboard.ranking import Resampling, build_boards
 
     if per_team not in ("best", "latest"):
         raise fail(f"--per-team {per_team!r} is not a choice; use best or latest", EXIT_USAGE)
+    if not 0 < alpha < 1:
+        raise fail(f"--alpha {alpha:g} must be between 0 and 1, e.g. 0.05", EXIT_USAGE)
     found, left_out = _rankable(results, quiet)
     with user_errors():
         declared = _declared(suite or [])
-    boards = build_boards(found, per_team, declared)  # type: ignore[arg-type]
+        boards = build_boards(
+            found,
+            per_team,  # type: ignore[arg-type]
+            declared,
+            resampling=Resampling(resamples=resamples, seed=seed, alpha=alpha),
+            ladder=ladder,
+        )
     _write_boards(boards, out)
     rows = sum(len(b.rows) for b in boards)
     summary = f"wrote {out}/leaderboard.{{md,csv,html}}: {len(boards)} board(s), {rows} row(s)"

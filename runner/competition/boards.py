@@ -42,7 +42,7 @@ def phases(state: ServerState) -> list[dict[str, Any]]:
 
 def _results(state: ServerState, phase: str) -> tuple[list[SubmissionResult], int]:
     """The phase's results of finished, not disqualified submissions; and how many teams."""
-    with state.db.transaction() as session:
+    with state.db.read() as session:
         rows = session.execute(
             select(Submission.image_id, Team.name)
             .join(Team)

@@ -114,12 +114,14 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``. SQLite transactions take the write lock when they begin
+def make_engine(url: str, *, writer: bool = True) -> Engine:
+    """An engine for ``url``. SQLite write transactions take the write lock when they begin
     (``BEGIN IMMEDIATE``): check-then-insert (quotas) is then atomic, as on PostgreSQL with
-    the row lock the quota check takes."""
+    the row lock the quota check takes. Reads begin deferred: in WAL mode they run beside
+    the one writer instead of queueing behind it."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
 
         @event.listens_for(engine, "connect")
         def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
@@ -128,8 +130,8 @@ def make_engine(url: str) -> Engine:
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql(begin)
 
         return engine
     if url.startswith(("postgresql://", "postgres://")):
@@ -156,13 +158,22 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        readers = make_engine(url, writer=False) if url.startswith("sqlite") else self.engine
+        self._readers = sessionmaker(readers, expire_on_commit=False)
 
     def migrate(self) -> None:
         migrate(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        """A transaction that may write (SQLite: holds the write lock from its start)."""
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads (SQLite: beside the writer, never behind it)."""
+        with self._readers.begin() as session:
             yield session
 
 

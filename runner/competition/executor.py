@@ -186,13 +186,15 @@ class Executor:
 
     def stop(self, timeout: float = 30.0) -> None:
         self.cancel.set()
+        self.state.wake.set()
         self._thread.join(timeout)
 
     def _loop(self) -> None:
         while not self.cancel.is_set():
             claimed = claim(self.state)
             if claimed is None:
-                self.cancel.wait(self.poll_seconds)
+                self.state.wake.wait(self.poll_seconds)
+                self.state.wake.clear()
                 continue
             try:
                 evaluate(self.state, claimed, self.cancel)

@@ -113,6 +113,7 @@ def load(state: ServerState, submission_id: str, archive: Path) -> None:
         if status == "infra_error":
             submission.counts = False
             submission.finished_at = now()
+    state.wake.set()
 
 
 def own(session: Session, team: Team, submission_id: str) -> Submission:
@@ -123,7 +124,7 @@ def own(session: Session, team: Team, submission_id: str) -> Submission:
 
 
 def revealed(state: ServerState, phase: str) -> bool:
-    with state.db.transaction() as session:
+    with state.db.read() as session:
         row = session.get(PhaseState, phase)
         return row is not None and row.revealed_at is not None
 
@@ -181,7 +182,7 @@ def _minute(moment: datetime | None) -> str | None:
 
 
 def list_own(state: ServerState, team: Team) -> list[dict[str, Any]]:
-    with state.db.transaction() as session:
+    with state.db.read() as session:
         rows = session.scalars(
             select(Submission).where(Submission.team_id == team.id).order_by(Submission.created_at)
         ).all()
@@ -193,7 +194,7 @@ def list_own(state: ServerState, team: Team) -> list[dict[str, Any]]:
 
 
 def show_own(state: ServerState, team: Team, submission_id: str) -> dict[str, Any]:
-    with state.db.transaction() as session:
+    with state.db.read() as session:
         submission = own(session, team, submission_id)
         folds = list(
             session.scalars(select(FoldTask).where(FoldTask.submission_id == submission.id))
@@ -243,7 +244,7 @@ def reveal(state: ServerState, phase: str) -> None:
 
 
 def list_all(state: ServerState) -> list[dict[str, Any]]:
-    with state.db.transaction() as session:
+    with state.db.read() as session:
         rows = session.execute(
             select(Submission, Team.name).join(Team).order_by(Submission.created_at)
         ).all()

@@ -5,6 +5,7 @@ both read it."""
 from __future__ import annotations
 
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class ServerState:
     uploads: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     broker: str | None = None
     registry: str | None = None
+    wake: threading.Event = field(default_factory=threading.Event)
+    """Set when a submission is queued: the executor starts at once instead of polling."""
 
     def phase(self, name: str) -> Phase | None:
         return self.competition.phase(name)

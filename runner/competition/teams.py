@@ -47,7 +47,7 @@ def add_team(db: Database, name: str) -> str:
 
 
 def list_teams(db: Database) -> list[TeamView]:
-    with db.transaction() as session:
+    with db.read() as session:
         return [
             TeamView(t.id, t.name, t.created_at, t.revoked_at is not None)
             for t in session.scalars(select(Team).order_by(Team.name))
@@ -75,13 +75,13 @@ def rotate_organizer_token(db: Database) -> str:
 
 
 def team_for(db: Database, token: str) -> Team | None:
-    with db.transaction() as session:
+    with db.read() as session:
         return session.scalar(
             select(Team).where(Team.token_hash == token_hash(token), Team.revoked_at.is_(None))
         )
 
 
 def is_organizer(db: Database, token: str) -> bool:
-    with db.transaction() as session:
+    with db.read() as session:
         setting = session.get(Setting, ORGANIZER_SETTING)
     return setting is not None and hmac.compare_digest(setting.value, token_hash(token))

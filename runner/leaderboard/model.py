@@ -192,7 +192,7 @@ def uncertainty_caption(stats: BoardStats) -> str:
         f"Rank intervals: {sampling.resamples} bootstrap resamples of the tasks, then of the "
         f"folds within each task (seed {sampling.seed}): median rank, 95% interval and the "
         f"share of resamples ranked first. Groups: {test} of each row against its group's "
-        f"leader; rows the test cannot separate from the leader at p < {sampling.alpha:g} share "
+        f"leader; rows it cannot separate from the leader (p \u2265 {sampling.alpha:g}) share "
         "its group, and so do the rows above them; the next row leads the next group. Groups "
         "never span tiers."
     )

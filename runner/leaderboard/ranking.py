@@ -58,6 +58,7 @@ __all__ = [
     "sort_key",
 ]
 
+
 def declared_tasks(specs: list[BundleSpec]) -> list[DeclaredTask]:
     """The tasks of a suite (or a competition phase), from its bundles' specs."""
     declared = []

@@ -7,11 +7,13 @@ import csv
 import html
 import io
 import json
+import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from runner.leaderboard.ranking import Board, Entry, Row
+from runner.leaderboard import figures
+from runner.leaderboard.model import Board, Entry, Row, RowStats
 from runner.untrusted import shown
 
 
@@ -19,14 +21,42 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def _cell(entry: Entry | None) -> str:
+def _digits(board: Board) -> int:
+    """Decimals shown: 3, or those of the Ladder's step (public scores are multiples of it)."""
+    if board.ladder is None:
+        return 3
+    return max(0, math.ceil(-math.log10(board.ladder) - 1e-9))
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return ""
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _interval(stats: RowStats) -> str:
+    return f"{stats.median_rank:g} [{stats.rank_low}-{stats.rank_high}]"
+
+
+STATS_HEADER = ["group", "median rank [95% interval]", "share first", "p vs leader"]
+
+
+def _stats_cells(row: Row) -> list[str]:
+    """The row's uncertainty figures as text (Markdown): group, rank interval, share, p."""
+    stats = row.stats
+    if stats is None:
+        return ["", "", "", ""]
+    return [str(stats.group), _interval(stats), f"{stats.share_first:.0%}", _p(stats.p_vs_leader)]
+
+
+def _cell(entry: Entry | None, digits: int = 3) -> str:
     if entry is None:
         return "-"
     if entry.status != "scored":
         return f"{entry.status} ({entry.reason})"
-    text = _num(entry.score)
+    text = _num(entry.score, digits)
     if entry.mean is not None and entry.score != entry.mean:
-        text += f" (mean {_num(entry.mean)})"
+        text += f" (mean {_num(entry.mean, digits)})"
     if entry.go_nogo is not None:
         text += " GO" if entry.go_nogo else " NO-GO"
     return text
@@ -40,10 +70,12 @@ def markdown(boards: list[Board]) -> str:
     lines = ["# Airlock leaderboard", ""]
     for board in boards:
         lines += [f"## {board.title}", "", board.caption, ""]
+        digits, stats = _digits(board), board.stats is not None
         header = [
             "rank",
             "team",
             board.composite_label,
+            *(STATS_HEADER if stats else []),
             *[f"{t[1]} ({t[2]})" for t in board.tasks],
             "fit s",
             "predict s",
@@ -55,8 +87,9 @@ def markdown(boards: list[Board]) -> str:
         for number, row in enumerate(board.rows, start=1):
             cells = [
                 str(number), f"{_md(row.team)} (`{row.image_id[7:19]}`)",
-                _num(row.composite) + (" (incomplete)" if row.tier == 1 else ""),
-                *[_cell(row.entries.get(t[0])) for t in board.tasks],
+                _num(row.composite, digits) + (" (incomplete)" if row.tier == 1 else ""),
+                *(_stats_cells(row) if stats else []),
+                *[_cell(row.entries.get(t[0]), digits) for t in board.tasks],
                 _num(row.resource("fit_seconds"), 1), _num(row.resource("predict_seconds"), 1),
                 _num((row.resource("peak_memory_bytes") or 0) / 2**20, 0) if row.resource("peak_memory_bytes") else "",
                 _when(row), str(row.submissions),
@@ -74,6 +107,21 @@ def _md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", shown(text, 80))
 
 
+def _stats_csv(board: Board, row: Row) -> list[object]:
+    """group, median_rank, rank_low, rank_high, share_first, p_vs_leader, test, resamples,
+    seed and ladder_step (empty where the board has none)."""
+    stats, figures_of = row.stats, board.stats
+    ladder = "" if board.ladder is None else f"{board.ladder:g}"
+    if stats is None or figures_of is None:
+        return ["", "", "", "", "", "", "", "", "", ladder]
+    sampling = figures_of.resampling
+    return [
+        stats.group, f"{stats.median_rank:g}", stats.rank_low, stats.rank_high,
+        _num(stats.share_first, 4), _num(stats.p_vs_leader, 6), figures_of.method,
+        sampling.resamples, sampling.seed, ladder,
+    ]  # fmt: skip
+
+
 def csv_text(boards: list[Board]) -> str:
     """Long format: one line per (board, submission, task), missing tasks included."""
     buffer = io.StringIO()
@@ -81,7 +129,8 @@ def csv_text(boards: list[Board]) -> str:
     writer.writerow(["board", "rank", "team", "image", "image_id", "composite", "complete", "task",
                      "bundle_id", "metric", "status", "score", "mean", "sd", "low", "high", "perm_p",
                      "go_nogo", "fit_seconds", "predict_seconds", "peak_memory_bytes", "reason",
-                     "submitted_at", "submissions"])  # fmt: skip
+                     "submitted_at", "submissions", "group", "median_rank", "rank_low", "rank_high",
+                     "share_first", "p_vs_leader", "test", "resamples", "seed", "ladder_step"])  # fmt: skip
     for board in boards:
         for number, row in enumerate(board.rows, start=1):
             for bundle_id, task, _ in board.tasks:
@@ -95,7 +144,7 @@ def csv_text(boards: list[Board]) -> str:
                     _num(entry.perm_p, 6), "" if entry.go_nogo is None else entry.go_nogo,
                     _num(entry.fit_seconds, 3), _num(entry.predict_seconds, 3),
                     entry.peak_memory_bytes or "", entry.reason, row.finished_at.isoformat(),
-                    row.submissions,
+                    row.submissions, *_stats_csv(board, row),
                 ])  # fmt: skip
     return buffer.getvalue()
 
@@ -108,6 +157,7 @@ th{background:#f4f6f8;cursor:pointer;user-select:none;position:sticky;top:0} th.
 td.num{text-align:right;font-variant-numeric:tabular-nums} .failed,.undefined,.missing{color:#a4303f} .go{color:#1b7f3b;font-weight:600}
 details summary{cursor:pointer;color:#2a5bd7} details dl{margin:4px 0 0;font-size:12px;color:#3b4452} dt{font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:16px} figure{margin:0;border:1px solid #e3e6ea;border-radius:6px;padding:8px} figcaption{font-size:12px;color:#3b4452}
+tr.group-even td{background:#f7f9fc} td.rank svg{display:block} td.rank small{color:#5b6472} .significance{margin:0 0 16px}
 """
 
 _SCRIPT = """
@@ -139,19 +189,19 @@ def _td(text: str, value: float | str | None = None, css: str = "") -> str:
     return f"<td{klass}{data}>{text}</td>"
 
 
-def _entry_td(entry: Entry | None) -> str:
+def _entry_td(entry: Entry | None, digits: int = 3) -> str:
     if entry is None:
         return _td("-")
     if entry.status != "scored":
         return _td(
             f"{entry.status}<br><small>{html.escape(entry.reason)}</small>", None, entry.status
         )
-    text = _num(entry.score)
+    text = _num(entry.score, digits)
     extra = []
     if entry.mean is not None and entry.score != entry.mean:
-        extra.append(f"mean {_num(entry.mean)}")
+        extra.append(f"mean {_num(entry.mean, digits)}")
     if entry.low is not None and entry.high is not None:
-        extra.append(f"[{_num(entry.low)}, {_num(entry.high)}]")
+        extra.append(f"[{_num(entry.low, digits)}, {_num(entry.high, digits)}]")
     if entry.perm_p is not None:
         extra.append(f"p {_num(entry.perm_p)}")
     if entry.go_nogo is not None:
@@ -210,44 +260,89 @@ def _chart(board: Board, bundle_id: str, task: str, metric: str) -> str:
     return f"<figure>{''.join(parts)}<figcaption>{html.escape(task)}</figcaption></figure>"
 
 
+def _stats_tds(board: Board, row: Row) -> list[str]:
+    """Group, rank interval (inline SVG), share first and p vs the leader of one row."""
+    stats = row.stats
+    if stats is None:
+        return [_td(""), _td(""), _td(""), _td("")]
+    interval = figures.rank_interval(stats, len(board.rows))
+    return [
+        _td(str(stats.group), stats.group, "num"),
+        _td(f"{interval}<small>{_interval(stats)}</small>", stats.median_rank, "rank"),
+        _td(f"{stats.share_first:.0%}", stats.share_first, "num"),
+        _td(_p(stats.p_vs_leader), stats.p_vs_leader, "num"),
+    ]
+
+
+def _html_row(board: Board, number: int, row: Row) -> str:
+    peak = row.resource("peak_memory_bytes")
+    digits = _digits(board)
+    incomplete = "<br><small>incomplete</small>" if row.tier == 1 else ""
+    cells = [
+        _td(str(number), number, "num"), _td(_provenance(row), row.team),
+        _td(_num(row.composite, digits) + incomplete, row.composite, "num"),
+        *(_stats_tds(board, row) if board.stats is not None else []),
+        *[_entry_td(row.entries.get(t[0]), digits) for t in board.tasks],
+        _td(_num(row.resource("fit_seconds"), 1), row.resource("fit_seconds"), "num"),
+        _td(_num(row.resource("predict_seconds"), 1), row.resource("predict_seconds"), "num"),
+        _td(_num(peak / 2**20, 0) if peak else "", peak / 2**20 if peak else None, "num"),
+        _td(_when(row), row.finished_at.isoformat()),
+        _td(str(row.submissions), row.submissions, "num"),
+        _td(f"<code>{html.escape(row.image_ref)}</code>", row.image_ref),
+    ]  # fmt: skip
+    group = row.stats.group if row.stats is not None else 1
+    return (
+        f'<tr data-team="{html.escape(row.team)}" data-group="{group}" '
+        f'class="group-{"even" if group % 2 == 0 else "odd"}">{"".join(cells)}</tr>'
+    )
+
+
+def _significance(board: Board) -> str:
+    """The pairwise significance map with a sentence on how to read it."""
+    stats = board.stats
+    if stats is None or len(stats.map_teams) < 2:
+        return ""
+    return (
+        '<div class="significance"><h3>Pairwise significance</h3><p class="rule">Each cell '
+        f"is the p of the paired test ({stats.method}) between the row and column entries "
+        f"(numbered by board position; the first {len(stats.map_teams)} rows with a score). "
+        f"Blue: the two differ at p &lt; {stats.resampling.alpha:g} (darker: smaller p); "
+        f"grey: the test cannot tell them apart.</p>{figures.significance_map(stats)}</div>"
+    )
+
+
+def _section(board: Board) -> str:
+    head = [
+        "#",
+        "team",
+        html.escape(board.composite_label),
+        *(
+            ["group", "rank<br><small>median [95% interval]</small>", "share first", "p vs leader"]
+            if board.stats is not None
+            else []
+        ),
+        *[f"{html.escape(t[1])}<br><small>{html.escape(t[2])}</small>" for t in board.tasks],
+        "fit s",
+        "predict s",
+        "peak MiB",
+        "submitted (UTC)",
+        "submissions",
+        "image",
+    ]
+    ths = "".join(f'<th data-col="{i}">{h}</th>' for i, h in enumerate(head))
+    body = "".join(_html_row(board, n, row) for n, row in enumerate(board.rows, start=1))
+    charts = "".join(_chart(board, *task) for task in board.tasks)
+    return (
+        f'<section><h2>{html.escape(board.title)}</h2><p class="rule">{html.escape(board.caption)} '
+        "Click a column to sort.</p>"
+        f'<table class="board" data-board="{board.suite}"><thead><tr>{ths}</tr></thead>'
+        f"<tbody>{body}</tbody></table>{_significance(board)}"
+        f'<div class="charts">{charts}</div></section>'
+    )
+
+
 def html_page(boards: list[Board]) -> str:
-    sections = []
-    for board in boards:
-        head = [
-            "#",
-            "team",
-            html.escape(board.composite_label),
-            *[f"{html.escape(t[1])}<br><small>{html.escape(t[2])}</small>" for t in board.tasks],
-            "fit s",
-            "predict s",
-            "peak MiB",
-            "submitted (UTC)",
-            "submissions",
-            "image",
-        ]
-        ths = "".join(f'<th data-col="{i}">{h}</th>' for i, h in enumerate(head))
-        body = []
-        for number, row in enumerate(board.rows, start=1):
-            peak = row.resource("peak_memory_bytes")
-            cells = [
-                _td(str(number), number, "num"), _td(_provenance(row), row.team),
-                _td(_num(row.composite) + ("<br><small>incomplete</small>" if row.tier == 1 else ""), row.composite, "num"),
-                *[_entry_td(row.entries.get(t[0])) for t in board.tasks],
-                _td(_num(row.resource("fit_seconds"), 1), row.resource("fit_seconds"), "num"),
-                _td(_num(row.resource("predict_seconds"), 1), row.resource("predict_seconds"), "num"),
-                _td(_num(peak / 2**20, 0) if peak else "", peak / 2**20 if peak else None, "num"),
-                _td(_when(row), row.finished_at.isoformat()),
-                _td(str(row.submissions), row.submissions, "num"),
-                _td(f"<code>{html.escape(row.image_ref)}</code>", row.image_ref),
-            ]  # fmt: skip
-            body.append(f'<tr data-team="{html.escape(row.team)}">{"".join(cells)}</tr>')
-        charts = "".join(_chart(board, *task) for task in board.tasks)
-        sections.append(
-            f'<section><h2>{html.escape(board.title)}</h2><p class="rule">{html.escape(board.caption)} '
-            "Click a column to sort.</p>"
-            f'<table class="board" data-board="{board.suite}"><thead><tr>{ths}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-            f'<div class="charts">{charts}</div></section>'
-        )
+    sections = [_section(board) for board in boards]
     generated = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     data = html.escape(json.dumps({"generated": generated, "boards": [b.title for b in boards]}))
     return (
