@@ -80,6 +80,9 @@ bench: images
 bench-scoring: setup
 	$(BIN)/python benchmarks/scoring.py
 
+bench-leaderboard: setup
+	$(BIN)/python benchmarks/leaderboard.py
+
 bench-pool: images
 	scripts/ensure-services.sh
 	$(BIN)/python benchmarks/pool_throughput.py

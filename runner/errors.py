@@ -1,11 +1,18 @@
-"""Every exception Airlock raises on purpose, in one tree.
+"""Every exception Airlock raises on purpose, in one tree (two roots).
 
 ::
 
     AirlockError                     base: a message meant for a human, one line
     ├── UsageError                   the command line asked for something impossible (exit 2)
-    │   └── OldStoreLayout           the result store was written by Airlock 0.1 (migrate it)
+    │   ├── OldStoreLayout           the result store was written by Airlock 0.1 (migrate it)
+    │   └── ArchiveError             competition: the upload is not one image archive (422)
+    │       └── ArchiveTooLarge      ... or is over the competition's size limit (413)
     ├── BundleError                  a task bundle cannot be loaded at all (exit 2)
+    │   ├── SourceProblems           `bundle new`: the sources cannot make a bundle (every line)
+    │   └── SourceError              `bundle import`: a benchmark's source files are unusable
+    │       ├── SourceMissing        ... a file a task needs is absent (that task is skipped)
+    │       ├── SourceInvalid        ... a file holds values the task cannot use
+    │       └── GenelabSourceError   ... a GeneLab fold folder is inconsistent
     ├── InfraError                   the machine failed, not the submission: status infra_error
     │   ├── EngineUnavailable        the container engine cannot be reached
     │   ├── ImageUnavailable         the submission image is not on the engine
@@ -17,15 +24,30 @@
     │   ├── ProtocolViolation        stdout carried something other than a valid message
     │   └── SubmissionReportedError  the submission sent an ``error`` message itself
     │       └── ReportedInvalidPredictions  ... saying its predictions do not fit the task
-    ├── StreamSignal                 how a read from a sandbox ended (internal; the session
-    │   │                            turns it into a SubmissionFault with the phase)
+    ├── Refused                      competition server: a request it will not serve
+    │   ├── Unauthorized             no valid token (401)
+    │   ├── NotFound                 no such object for this caller (404)
+    │   ├── PhaseClosed              the phase takes no submissions now (409)
+    │   └── QuotaExceeded            the team's quota is used up (429)
+    ├── ServerError                  competition client: the server refused or failed a call
+    └── Cancelled                    the operator interrupted the run (Ctrl-C, SIGTERM)
+
+    Signal                           internal: how a step ended, caught one layer up and
+    │                                turned into a fold status or an AirlockError; never shown
+    ├── StreamSignal                 how a read from a sandbox ended (the session adds the phase)
     │   ├── DeadlineReached          nothing complete arrived before the deadline
     │   ├── StreamEnded              stdout reached end of file
     │   └── OutputTooLarge           a stdout line grew past the message size limit
-    └── Cancelled                    the operator interrupted the run (Ctrl-C, SIGTERM)
+    ├── FrameError                   Docker's attach stream is malformed (infra_error)
+    ├── MessageError                 a stdout line is not a valid message (ProtocolViolation)
+    ├── InvalidPredictions           predictions break a rule (status invalid_predictions)
+    ├── Undefined                    a metric is undefined on a fold (e.g. one class only)
+    └── Unreadable                   a prediction file cannot be read (one problem line)
 
-Third-party exceptions (docker SDK, OS errors) are translated at the boundary where they
-happen (``raise X from exc``) so callers only ever handle this tree.
+Classes defined outside this module name their module in their docstring; a structure test
+(tests/unit/test_structure.py) checks that every exception class in ``runner/`` is drawn
+here and descends from one of the two roots. Third-party exceptions (docker SDK, OS errors)
+are translated at the boundary where they happen (``raise X from exc``).
 """
 
 from __future__ import annotations
@@ -106,7 +128,20 @@ class ReportedInvalidPredictions(SubmissionReportedError):
     ``kind: invalid_predictions``), e.g. a table whose columns are not the task's classes."""
 
 
-class StreamSignal(AirlockError):
+class SourceError(BundleError):
+    """A hosted benchmark's source files cannot make the bundles (``bundle import``)."""
+
+
+class Refused(AirlockError):
+    """The competition server will not serve this request (an HTTP 4xx problem)."""
+
+
+class Signal(Exception):
+    """Internal: how a step ended. Caught one layer up and turned into a fold status or an
+    :class:`AirlockError`; its text is never shown as is."""
+
+
+class StreamSignal(Signal):
     """How a read from a sandbox's output ended; the session adds the phase."""
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from runner.bundle.spec import BundleSpec
+from runner.errors import Signal
 from runner.protocol.messages import Predictions
 from runner.reasons import public
 from runner.task_types import TaskType
 from runner.untrusted import shown_list
 
 
-class InvalidPredictions(ValueError):
+class InvalidPredictions(Signal, ValueError):
     """The predictions cannot be scored. ``str(err)`` says exactly why, naming the first
     offending ids (escaped and capped); ``public`` is a fixed template without any id,
     value or count the submission chose (sealed mode shows only that, so predictions

@@ -28,8 +28,8 @@ from runner.probes import TrainingSpread, perturb, rng_for, training_spread
 from runner.reasons import public
 from runner.results.model import FoldRobustness, ProbeLevelResult
 from runner.results.robustness import fold_raucs, score
-from runner.scoring.fold import score_fold
 from runner.session import PROBE, ProbeSeries, SessionOutcome
+from runner.task_types import TaskType
 from runner.untrusted import capped_line
 from runner.verdict import Evidence, decide
 
@@ -130,21 +130,40 @@ def _evidence(outcome: SessionOutcome, memory: int) -> Evidence:
     )
 
 
-def _primary(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> float | None:
-    return score_fold(spec, truth, predictions).scores.values.get(spec.metrics.primary)
+@dataclass(frozen=True)
+class _Truth:
+    """The sealed labels in the clean predictions' row order, as the metrics take them
+    (aligned once: every series is assembled in that same order)."""
+
+    spec: BundleSpec
+    values: np.ndarray
+
+    @classmethod
+    def aligned(cls, spec: BundleSpec, truth: Labels, ids: list[str]) -> _Truth:
+        position = {sample_id: n for n, sample_id in enumerate(truth.ids)}
+        values = truth.values[np.array([position[i] for i in ids], dtype=np.int64)]
+        if spec.task_type is TaskType.BINARY:
+            values = (values == spec.classes.index(spec.positive_class or "")).astype(np.int8)
+        return cls(spec, values)
+
+    def primary(self, hard: np.ndarray, score: np.ndarray | None) -> float | None:
+        """The primary metric alone (the same function as the fold's scores)."""
+        from runner.scoring.metrics import Target, compute
+
+        target = Target(self.values, hard, score, len(self.spec.outputs))
+        name = self.spec.metrics.primary
+        return compute([name], target).values[name]
 
 
-def chance_level(
-    spec: BundleSpec, truth: Labels, clean: PredictionSet, rng: np.random.Generator
-) -> float | None:
+def chance_level(truth: _Truth, clean: PredictionSet, rng: np.random.Generator) -> float | None:
     """The mean primary metric of the clean predictions shuffled across samples: what the
     same outputs earn when they carry no information about which sample is which."""
     values = []
     for _ in range(CHANCE_DRAWS):
         order = rng.permutation(len(clean.ids))
-        score_rows = clean.score[order] if clean.score is not None else None
-        shuffled = PredictionSet(clean.ids, clean.hard[order], score_rows, clean.proba_sent)
-        value = _primary(spec, truth, shuffled)
+        value = truth.primary(
+            clean.hard[order], None if clean.score is None else clean.score[order]
+        )
         if value is None:
             return None
         values.append(value)
@@ -197,14 +216,15 @@ def measure_probes(
     """The fold's robustness, exact and public (they differ only in the reasons).
     ``clean`` is the clean predictions and their primary metric."""
     predictions, clean_value = clean
+    aligned = _Truth.aligned(spec, truth, predictions.ids)
     rng = np.random.default_rng([plan.seed, zlib.crc32(fold_id.encode()), CHANCE_DRAWS])
-    chance = chance_level(spec, truth, predictions, rng)
+    chance = chance_level(aligned, predictions, rng)
     exact, shown = [], []
     for series in judged:
         figures: tuple[float | None, ...] = (None, None, None)
         if series.predictions is not None:
             figures = (
-                _primary(spec, truth, series.predictions),
+                aligned.primary(series.predictions.hard, series.predictions.score),
                 agreement(predictions, series.predictions),
                 score_correlation(predictions, series.predictions),
             )

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.errors import BundleError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -35,7 +37,7 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-class SourceProblems(Exception):
+class SourceProblems(BundleError):
     """The sources cannot make a bundle; ``problems`` lists every reason, one line each."""
 
     def __init__(self, problems: list[Problem]) -> None:

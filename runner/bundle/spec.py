@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from runner import limits
 from runner.probe_settings import ProbeLevels
@@ -188,6 +196,14 @@ class BundleSpec(_Strict):
         _unique("folds", self.folds)
         check_metric_names(self.task_type, self.metrics.all)
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_probes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A bundle without probe levels is written as it always was (no ``probes: null``)."""
+        data: dict[str, Any] = handler(self)
+        if self.probes is None:
+            data.pop("probes", None)
+        return data
 
     @property
     def outputs(self) -> list[str]:

@@ -14,6 +14,7 @@ from runner.cli import competition as competition_commands
 from runner.cli import doctor as doctor_commands
 from runner.cli import init as init_commands
 from runner.cli import pool as pool_commands
+from runner.cli import reproduce as reproduce_commands
 from runner.cli import results as results_commands
 from runner.cli import run as run_commands
 from runner.cli import score as score_commands
@@ -59,6 +60,7 @@ app.command("leaderboard")(results_commands.leaderboard)
 pool_commands.register(app)
 app.command("doctor")(doctor_commands.doctor)
 app.command("init")(init_commands.init)
+app.command("reproduce")(reproduce_commands.reproduce)
 competition_commands.register(app)
 
 

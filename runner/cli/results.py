@@ -80,6 +80,14 @@ def _cell_text(result: SubmissionResult | None) -> str:
     return text
 
 
+def _robustness_text(result: SubmissionResult | None) -> str:
+    """The result's robustness score (mean rAUC of its probes; docs/robustness.md)."""
+    summary = result.statistics.robustness if result is not None else None
+    if summary is None:
+        return ""
+    return "-" if summary.score is None else f"{summary.score:.3f}"
+
+
 def _table_json(store: str, grid: Comparison) -> ResultsTableJSON:
     return ResultsTableJSON(
         store=store,
@@ -99,14 +107,22 @@ def _table_grid(store: str, grid: Comparison) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
+    probed = grid.probed
+    headers = []
+    for team, image in grid.columns:
+        headers.append(_header(team, image))
+        if (team, image) in probed:
+            headers.append("robustness")
     shown = Table(
-        "bundle",
-        "metric",
-        *(_header(team, image) for team, image in grid.columns),
-        title=f"Primary metric by submission ({escape(store)})",
+        "bundle", "metric", *headers, title=f"Primary metric by submission ({escape(store)})"
     )
     for bundle_id, metric in grid.rows:
-        cells = [_cell_text(grid.cell(bundle_id, metric, column)) for column in grid.columns]
+        cells = []
+        for column in grid.columns:
+            result = grid.cell(bundle_id, metric, column)
+            cells.append(_cell_text(result))
+            if column in probed:
+                cells.append(_robustness_text(result))
         shown.add_row(escape(bundle_id), escape(metric), *cells)
     return shown
 
@@ -301,11 +317,12 @@ def _rankable(results: str, quiet: bool) -> tuple[list[SubmissionResult], int]:
     return found, len(unsealed)
 
 
-def _write_boards(boards: list[Board], out: Path) -> None:
+def _write_boards(boards: list[Board], out: Path, found: list[SubmissionResult]) -> None:
     from runner.leaderboard import render
+    from runner.leaderboard.robustness import Robustness
 
     try:
-        render.write_all(boards, out)
+        render.write_all(boards, out, Robustness.of(found))
     except OSError as exc:
         raise fail(
             f"cannot write the leaderboard to {out}: {exc.strerror or exc}; "
@@ -315,24 +332,14 @@ def _write_boards(boards: list[Board], out: Path) -> None:
 
 
 ResamplesOption = Annotated[
-    int,
-    typer.Option(min=100, help="Bootstrap resamples behind rank intervals and groups (shown)."),
+    int, typer.Option(min=100, help="Bootstrap resamples behind rank intervals and groups.")
 ]
 SeedOption = Annotated[int, typer.Option(help="Seed of the resamples (shown on the board).")]
-AlphaOption = Annotated[
-    float,
-    typer.Option(
-        help="Level of the paired test vs each group's leader: rows it cannot separate from "
-        "the leader share the leader's group."
-    ),
-]
+AlphaOption = Annotated[float, typer.Option(help="Level of the paired test that forms groups.")]
 LadderOption = Annotated[
     float | None,
     typer.Option(
-        metavar="STEP",
-        help="Public scores under the Ladder: a team's score changes only when a submission "
-        "beats it by more than STEP (e.g. 0.01), shown rounded to STEP; no intervals "
-        "(docs/leaderboards.md).",
+        metavar="STEP", help="Public scores under the Ladder, e.g. 0.01 (docs/leaderboards.md)."
     ),
 ]
 
@@ -368,19 +375,11 @@ def leaderboard(
 
     if per_team not in ("best", "latest"):
         raise fail(f"--per-team {per_team!r} is not a choice; use best or latest", EXIT_USAGE)
-    if not 0 < alpha < 1:
-        raise fail(f"--alpha {alpha:g} must be between 0 and 1, e.g. 0.05", EXIT_USAGE)
     found, left_out = _rankable(results, quiet)
     with user_errors():
-        declared = _declared(suite or [])
-        boards = build_boards(
-            found,
-            per_team,  # type: ignore[arg-type]
-            declared,
-            resampling=Resampling(resamples=resamples, seed=seed, alpha=alpha),
-            ladder=ladder,
-        )
-    _write_boards(boards, out)
+        declared, sampling = _declared(suite or []), Resampling(resamples, seed, alpha)
+        boards = build_boards(found, per_team, declared, resampling=sampling, ladder=ladder)  # type: ignore[arg-type]
+    _write_boards(boards, out, found)
     rows = sum(len(b.rows) for b in boards)
     summary = f"wrote {out}/leaderboard.{{md,csv,html}}: {len(boards)} board(s), {rows} row(s)"
     if as_json:

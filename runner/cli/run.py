@@ -141,14 +141,9 @@ FitOption = Annotated[
 PredictOption = Annotated[
     float | None, typer.Option(help="Dry runs: a shorter predict limit than the bundle's.")
 ]
-ProbesOption = Annotated[
-    str | None,
-    typer.Option(
-        help="Robustness probes after each fold's clean predict: dropout,noise,shift,"
-        "permutation (or all), each at the bundle's levels or its own (noise=0.5:1:2); "
-        "predict calls only, the clean scores unchanged (docs/robustness.md).",
-    ),
-]
+_PROBES = "Robustness probes after each fold's clean predict (docs/robustness.md): dropout,"
+_PROBES += "noise,shift,permutation or all, at the bundle's levels or given (noise=0.5:1:2)."
+ProbesOption = Annotated[str | None, typer.Option(help=_PROBES)]
 RunQuietOption = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress and no table: only result lines and errors."),
@@ -269,7 +264,6 @@ def _request(
         probe_request = parse_option(probes) if probes is not None else None
     except ValueError as exc:
         raise UsageError(f"--probes {probes}: {exc}") from None
-
     memory, cpus, gpus = resources
     return RunRequest(
         image=image,

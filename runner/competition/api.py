@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -23,27 +24,28 @@ from runner.competition.db import Team
 from runner.competition.images import ArchiveError, ArchiveTooLarge, rewrite_archive
 from runner.competition.state import ServerState
 from runner.competition.teams import is_organizer, team_for
-from runner.errors import AirlockError, UsageError
+from runner.errors import AirlockError, Refused, UsageError
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("airlock.server")
 
 
-class Unauthorized(AirlockError):
+class Unauthorized(Refused):
     """No valid token (401)."""
 
 
-class Problem(Exception):
-    def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:  # fmt: skip
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
-        self.headers, self.extra = headers or {}, extra or {}
+@dataclass(frozen=True)
+class Problem:
+    """An RFC 9457 problem: what an error becomes on the wire."""
+
+    status: int
+    title: str
+    detail: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _problem(exc: Exception) -> Problem:
-    if isinstance(exc, Problem):
-        return exc
     if isinstance(exc, Unauthorized):
         return Problem(401, "Unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
     if isinstance(exc, service.NotFound):
@@ -98,93 +100,113 @@ Organizer = Annotated[None, Depends(_organizer)]
 Anyone = Annotated[None, Depends(_anyone)]
 
 
+State = Annotated[ServerState, Depends(_state)]
+participants = APIRouter(prefix="/api/v1")
+admin = APIRouter(prefix="/api/v1/admin")
+public = APIRouter()
+
+
 def create_app(state: ServerState) -> FastAPI:
+    """The API of one running server; ``state`` is what every route reads."""
     app = FastAPI(title=f"Airlock: {state.competition.title}", version=__version__)
     app.state.airlock = state
-
-    @app.exception_handler(Exception)
-    async def defect(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error")
-        body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                "detail": f"internal error in the server ({type(exc).__name__})"}  # fmt: skip
-        return JSONResponse(body, 500, media_type=PROBLEM)
-
-    @app.exception_handler(Problem)
-    @app.exception_handler(AirlockError)
-    async def problem(_request: Request, exc: Exception) -> JSONResponse:
-        found = _problem(exc)
-        body = {"type": "about:blank", "title": found.title, "status": found.status,
-                "detail": found.detail, **found.extra}  # fmt: skip
-        return JSONResponse(body, found.status, headers=found.headers, media_type=PROBLEM)
-
-    @app.post("/api/v1/submissions", status_code=202)
-    async def submit(request: Request, caller: Caller, phase: str | None = None) -> dict[str, Any]:
-        """Upload an image archive (`docker save IMAGE`) as the request body."""
-        limit = state.competition.max_image_bytes
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > limit:
-            raise ArchiveTooLarge(
-                f"the image archive is {declared} bytes, over the {limit}-byte limit"
-            )
-        upload = await _receive(request, state.uploads, limit)
-        try:
-            checked = await run_in_threadpool(
-                rewrite_archive, upload.open("rb"), upload.with_suffix(".load")
-            )
-        finally:
-            upload.unlink(missing_ok=True)
-        try:
-            submission_id = await run_in_threadpool(service.reserve, state, caller, phase, checked)
-            await run_in_threadpool(service.load, state, submission_id, checked.path)
-        finally:
-            checked.path.unlink(missing_ok=True)
-        return await run_in_threadpool(service.show_own, state, caller, submission_id)
-
-    @app.get("/api/v1/submissions")
-    def my_submissions(caller: Caller) -> list[dict[str, Any]]:
-        return service.list_own(state, caller)
-
-    @app.get("/api/v1/submissions/{submission_id}")
-    def my_submission(submission_id: str, caller: Caller) -> dict[str, Any]:
-        return service.show_own(state, caller, submission_id)
-
-    @app.get("/api/v1/phases")
-    def phases(_: Anyone) -> list[dict[str, Any]]:
-        return boards.phases(state)
-
-    @app.get("/api/v1/leaderboard/{phase}")
-    def leaderboard(phase: str, _: Anyone) -> dict[str, Any]:
-        return boards.board_json(state, phase)
-
-    @app.get("/", response_class=HTMLResponse)
-    def page() -> str:
-        return boards.board_html(state)
-
-    @app.get("/api/v1/admin/submissions")
-    def all_submissions(_: Organizer) -> list[dict[str, Any]]:
-        return service.list_all(state)
-
-    @app.post("/api/v1/admin/submissions/{submission_id}/rerun")
-    def rerun(submission_id: str, _: Organizer) -> dict[str, str]:
-        service.rerun(state, submission_id)
-        return {"id": submission_id, "status": "queued"}
-
-    @app.post("/api/v1/admin/submissions/{submission_id}/disqualify")
-    def disqualify(submission_id: str, _: Organizer) -> dict[str, str]:
-        service.disqualify(state, submission_id)
-        return {"id": submission_id, "disqualified": "true"}
-
-    @app.post("/api/v1/admin/submissions/{submission_id}/release-logs")
-    def release_logs(submission_id: str, _: Organizer) -> dict[str, str]:
-        service.release_logs(state, submission_id)
-        return {"id": submission_id, "logs_released": "true"}
-
-    @app.post("/api/v1/admin/phases/{phase}/reveal")
-    def reveal(phase: str, _: Organizer) -> dict[str, str]:
-        service.reveal(state, phase)
-        return {"phase": phase, "revealed": "true"}
-
+    app.add_exception_handler(AirlockError, _problem_response)
+    app.add_exception_handler(Exception, _defect_response)
+    for router in (participants, admin, public):
+        app.include_router(router)
     return app
+
+
+async def _defect_response(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("internal error", exc_info=exc)
+    body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+            "detail": f"internal error in the server ({type(exc).__name__})"}  # fmt: skip
+    return JSONResponse(body, 500, media_type=PROBLEM)
+
+
+async def _problem_response(_request: Request, exc: Exception) -> JSONResponse:
+    found = _problem(exc)
+    body = {"type": "about:blank", "title": found.title, "status": found.status,
+            "detail": found.detail, **found.extra}  # fmt: skip
+    return JSONResponse(body, found.status, headers=found.headers, media_type=PROBLEM)
+
+
+@participants.post("/submissions", status_code=202)
+async def submit(
+    request: Request, state: State, caller: Caller, phase: str | None = None
+) -> dict[str, Any]:
+    """Upload an image archive (`docker save IMAGE`) as the request body."""
+    limit = state.competition.max_image_bytes
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit:
+        raise ArchiveTooLarge(f"the image archive is {declared} bytes, over the {limit}-byte limit")
+    upload = await _receive(request, state.uploads, limit)
+    try:
+        checked = await run_in_threadpool(
+            rewrite_archive, upload.open("rb"), upload.with_suffix(".load")
+        )
+    finally:
+        upload.unlink(missing_ok=True)
+    try:
+        submission_id = await run_in_threadpool(service.reserve, state, caller, phase, checked)
+        await run_in_threadpool(service.load, state, submission_id, checked.path)
+    finally:
+        checked.path.unlink(missing_ok=True)
+    return await run_in_threadpool(service.show_own, state, caller, submission_id)
+
+
+@participants.get("/submissions")
+def my_submissions(state: State, caller: Caller) -> list[dict[str, Any]]:
+    return service.list_own(state, caller)
+
+
+@participants.get("/submissions/{submission_id}")
+def my_submission(submission_id: str, state: State, caller: Caller) -> dict[str, Any]:
+    return service.show_own(state, caller, submission_id)
+
+
+@participants.get("/phases")
+def phases(state: State, _: Anyone) -> list[dict[str, Any]]:
+    return boards.phases(state)
+
+
+@participants.get("/leaderboard/{phase}")
+def leaderboard(phase: str, state: State, _: Anyone) -> dict[str, Any]:
+    return boards.board_json(state, phase)
+
+
+@public.get("/", response_class=HTMLResponse)
+def page(state: State) -> str:
+    return boards.board_html(state)
+
+
+@admin.get("/submissions")
+def all_submissions(state: State, _: Organizer) -> list[dict[str, Any]]:
+    return service.list_all(state)
+
+
+@admin.post("/submissions/{submission_id}/rerun")
+def rerun(submission_id: str, state: State, _: Organizer) -> dict[str, str]:
+    service.rerun(state, submission_id)
+    return {"id": submission_id, "status": "queued"}
+
+
+@admin.post("/submissions/{submission_id}/disqualify")
+def disqualify(submission_id: str, state: State, _: Organizer) -> dict[str, str]:
+    service.disqualify(state, submission_id)
+    return {"id": submission_id, "disqualified": "true"}
+
+
+@admin.post("/submissions/{submission_id}/release-logs")
+def release_logs(submission_id: str, state: State, _: Organizer) -> dict[str, str]:
+    service.release_logs(state, submission_id)
+    return {"id": submission_id, "logs_released": "true"}
+
+
+@admin.post("/phases/{phase}/reveal")
+def reveal(phase: str, state: State, _: Organizer) -> dict[str, str]:
+    service.reveal(state, phase)
+    return {"phase": phase, "revealed": "true"}
 
 
 async def _receive(request: Request, directory: Path, limit: int) -> Path:

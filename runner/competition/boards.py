@@ -32,6 +32,7 @@ def phases(state: ServerState) -> list[dict[str, Any]]:
             "closes": p.closes.isoformat(),
             "open": p.is_open(moment),
             "scores": p.scores,
+            "ladder": p.ladder,
             "revealed": service.revealed(state, p.name),
             "bundles": [b.spec.id for b in state.bundles[p.name]],
             "quota": p.quota.model_dump(),
@@ -66,7 +67,9 @@ def _results(state: ServerState, phase: str) -> tuple[list[SubmissionResult], in
 def _boards(state: ServerState, phase: str) -> list[Board]:
     results, _ = _results(state, phase)
     declared = declared_tasks([b.spec for b in state.bundles[phase]])
-    return build_boards(results, "best", declared)
+    spec = state.phase(phase)
+    ladder = None if spec is None or service.revealed(state, phase) else spec.ladder
+    return build_boards(results, "best", declared, ladder=ladder)
 
 
 def board_json(state: ServerState, phase: str) -> dict[str, Any]:

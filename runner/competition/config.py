@@ -64,6 +64,12 @@ class Phase(_Strict):
         description="hidden: teams see statuses only, and the leaderboard shows nothing "
         "until the organizer reveals the phase.",
     )
+    ladder: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="The Ladder's step (e.g. 0.01): a team's public score changes only when "
+        "a submission beats it by more than the step, rounded to the step; teams see no exact "
+        "score of their own until the organizer reveals the phase (docs/leaderboards.md).",
+    )
     limits: PhaseLimits = Field(default_factory=PhaseLimits)
     quota: Quota = Field(default_factory=Quota)
 

@@ -29,7 +29,7 @@ class ArchiveError(UsageError):
     """The upload is not one well-formed image archive (HTTP 422)."""
 
 
-class ArchiveTooLarge(UsageError):
+class ArchiveTooLarge(ArchiveError):
     """The upload is over the competition's size limit (HTTP 413)."""
 
 

@@ -17,20 +17,20 @@ from runner.competition import quotas
 from runner.competition.db import FoldTask, PhaseState, Submission, Team, now
 from runner.competition.images import SUBMISSION_REPOSITORY, Archive
 from runner.competition.state import ServerState
-from runner.errors import AirlockError, InfraError
+from runner.errors import InfraError, Refused
 
 FAILED_BY_SUBMISSION = ("timeout", "oom", "crashed", "protocol_error", "invalid_predictions")
 
 
-class NotFound(AirlockError):
+class NotFound(Refused):
     """No such object for this caller (another team's objects are not found either)."""
 
 
-class PhaseClosed(AirlockError):
+class PhaseClosed(Refused):
     """The phase does not accept submissions now (HTTP 409)."""
 
 
-class QuotaExceeded(AirlockError):
+class QuotaExceeded(Refused):
     """The team's quota is used up (HTTP 429 with Retry-After)."""
 
     def __init__(self, refusal: quotas.Refusal) -> None:
@@ -130,8 +130,18 @@ def revealed(state: ServerState, phase: str) -> bool:
 
 
 def scores_visible(state: ServerState, phase: str) -> bool:
+    """Whether the phase's leaderboard shows scores (exact or, under a Ladder, public)."""
     spec = state.phase(phase)
     return spec is not None and (spec.scores == "public" or revealed(state, phase))
+
+
+def exact_scores_visible(state: ServerState, phase: str) -> bool:
+    """Whether a team sees its own submissions' exact scores: never under a Ladder before
+    the reveal, else the exact scores would be the oracle the Ladder closes."""
+    spec = state.phase(phase)
+    if spec is None or not scores_visible(state, phase):
+        return False
+    return spec.ladder is None or revealed(state, phase)
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,7 @@ def submission_view(
 ) -> dict[str, Any]:
     """What the team sees: statuses and public reasons always; scores only where the phase
     shows them; stderr lines only when the organizer released them. Times to the minute."""
-    show = scores_visible(state, submission.phase)
+    show = exact_scores_visible(state, submission.phase)
     views = []
     for fold in sorted(folds, key=lambda f: (f.bundle_id, f.fold_id)):
         summary = dict(fold.summary or {})

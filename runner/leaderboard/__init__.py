@@ -1,1 +1,3 @@
-"""Leaderboards: ``ranking`` decides who is where (pure), ``render`` writes md/csv/html."""
+"""Leaderboards: ``ranking`` decides who is where (pure), ``uncertainty`` how sure that order
+is (rank intervals, paired tests, groups; ``board_stats`` attaches them to a board),
+``ladder`` what a probe-resistant public board shows, ``render`` writes md/csv/html."""

@@ -71,7 +71,7 @@ def significance_map(stats: BoardStats) -> str:
     teams, alpha = stats.map_teams, stats.resampling.alpha
     size = len(teams)
     cell = 22 if size <= 12 else 14
-    left, top = 170, 20
+    left, top = 200, 20
     width = max(left + cell * size + 10, 600)
     height = top + cell * size + 34
     parts = [
@@ -82,7 +82,7 @@ def significance_map(stats: BoardStats) -> str:
         y = top + i * cell
         parts.append(
             f'<text x="{left - 6}" y="{y + cell * 0.7:.1f}" font-size="11" text-anchor="end">'
-            f"{i + 1}. {html.escape(team[:22])}</text>"
+            f"{i + 1}. {html.escape(team[:28])}</text>"
             f'<text x="{left + i * cell + cell / 2:.1f}" y="{top - 6}" font-size="10" '
             f'text-anchor="middle">{i + 1}</text>'
         )

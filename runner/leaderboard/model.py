@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from runner.errors import UsageError
+
 Suite = Literal["spaceomicsbench", "genelab", "other"]
 BoardKey = tuple[Suite, str]
 """(suite, variant): the variant of a benchmark board, empty for other bundles."""
@@ -51,6 +53,12 @@ class Resampling:
     """Level of the paired test that separates groups."""
     map_rows: int = 20
     """Rows (from the top) shown in the pairwise significance map."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"--alpha {self.alpha:g} must be between 0 and 1, e.g. 0.05")
+        if self.resamples < 1:
+            raise UsageError(f"--resamples {self.resamples} must be at least 1, e.g. 2000")
 
 
 DEFAULT_RESAMPLING = Resampling()

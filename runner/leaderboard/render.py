@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runner.leaderboard import figures
+from runner.leaderboard import robustness as rb  # the robustness column (airlock run --probes)
 from runner.leaderboard.model import Board, Entry, Row, RowStats
 from runner.untrusted import shown
 
@@ -66,7 +67,7 @@ def _when(row: Row) -> str:
     return f"{row.finished_at:%Y-%m-%d %H:%M}"
 
 
-def markdown(boards: list[Board]) -> str:
+def markdown(boards: list[Board], robustness: rb.Robustness | None = None) -> str:
     lines = ["# Airlock leaderboard", ""]
     for board in boards:
         lines += [f"## {board.title}", "", board.caption, ""]
@@ -77,6 +78,7 @@ def markdown(boards: list[Board]) -> str:
             board.composite_label,
             *(STATS_HEADER if stats else []),
             *[f"{t[1]} ({t[2]})" for t in board.tasks],
+            *rb.markdown_header(robustness, board),
             "fit s",
             "predict s",
             "peak MiB",
@@ -90,6 +92,7 @@ def markdown(boards: list[Board]) -> str:
                 _num(row.composite, digits) + (" (incomplete)" if row.tier == 1 else ""),
                 *(_stats_cells(row) if stats else []),
                 *[_cell(row.entries.get(t[0]), digits) for t in board.tasks],
+                *rb.markdown_cells(robustness, board, row),
                 _num(row.resource("fit_seconds"), 1), _num(row.resource("predict_seconds"), 1),
                 _num((row.resource("peak_memory_bytes") or 0) / 2**20, 0) if row.resource("peak_memory_bytes") else "",
                 _when(row), str(row.submissions),
@@ -158,6 +161,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} .failed,.undefined,.m
 details summary{cursor:pointer;color:#2a5bd7} details dl{margin:4px 0 0;font-size:12px;color:#3b4452} dt{font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:16px} figure{margin:0;border:1px solid #e3e6ea;border-radius:6px;padding:8px} figcaption{font-size:12px;color:#3b4452}
 tr.group-even td{background:#f7f9fc} td.rank svg{display:block} td.rank small{color:#5b6472} .significance{margin:0 0 16px}
+td.robustness .curves{display:flex;flex-wrap:wrap;gap:2px;justify-content:flex-end}
 """
 
 _SCRIPT = """
@@ -274,7 +278,7 @@ def _stats_tds(board: Board, row: Row) -> list[str]:
     ]
 
 
-def _html_row(board: Board, number: int, row: Row) -> str:
+def _html_row(board: Board, number: int, row: Row, robustness: rb.Robustness | None = None) -> str:
     peak = row.resource("peak_memory_bytes")
     digits = _digits(board)
     incomplete = "<br><small>incomplete</small>" if row.tier == 1 else ""
@@ -283,6 +287,7 @@ def _html_row(board: Board, number: int, row: Row) -> str:
         _td(_num(row.composite, digits) + incomplete, row.composite, "num"),
         *(_stats_tds(board, row) if board.stats is not None else []),
         *[_entry_td(row.entries.get(t[0]), digits) for t in board.tasks],
+        *rb.html_cells(robustness, board, row),
         _td(_num(row.resource("fit_seconds"), 1), row.resource("fit_seconds"), "num"),
         _td(_num(row.resource("predict_seconds"), 1), row.resource("predict_seconds"), "num"),
         _td(_num(peak / 2**20, 0) if peak else "", peak / 2**20 if peak else None, "num"),
@@ -311,7 +316,7 @@ def _significance(board: Board) -> str:
     )
 
 
-def _section(board: Board) -> str:
+def _section(board: Board, robustness: rb.Robustness | None = None) -> str:
     head = [
         "#",
         "team",
@@ -322,6 +327,7 @@ def _section(board: Board) -> str:
             else []
         ),
         *[f"{html.escape(t[1])}<br><small>{html.escape(t[2])}</small>" for t in board.tasks],
+        *rb.html_header(robustness, board),
         "fit s",
         "predict s",
         "peak MiB",
@@ -330,7 +336,9 @@ def _section(board: Board) -> str:
         "image",
     ]
     ths = "".join(f'<th data-col="{i}">{h}</th>' for i, h in enumerate(head))
-    body = "".join(_html_row(board, n, row) for n, row in enumerate(board.rows, start=1))
+    body = "".join(
+        _html_row(board, n, row, robustness) for n, row in enumerate(board.rows, start=1)
+    )
     charts = "".join(_chart(board, *task) for task in board.tasks)
     return (
         f'<section><h2>{html.escape(board.title)}</h2><p class="rule">{html.escape(board.caption)} '
@@ -341,8 +349,8 @@ def _section(board: Board) -> str:
     )
 
 
-def html_page(boards: list[Board]) -> str:
-    sections = [_section(board) for board in boards]
+def html_page(boards: list[Board], robustness: rb.Robustness | None = None) -> str:
+    sections = [_section(board, robustness) for board in boards]
     generated = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     data = html.escape(json.dumps({"generated": generated, "boards": [b.title for b in boards]}))
     return (
@@ -354,13 +362,14 @@ def html_page(boards: list[Board]) -> str:
     )
 
 
-def write_all(boards: list[Board], out: Path) -> None:
-    """leaderboard.md, .csv and .html in ``out``, each replaced atomically."""
+def write_all(boards: list[Board], out: Path, robustness: rb.Robustness | None = None) -> None:
+    """leaderboard.md, .csv and .html in ``out``, each replaced atomically; ``robustness``
+    adds its column to the boards that have probe results."""
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (
-        ("leaderboard.md", markdown(boards)),
+        ("leaderboard.md", markdown(boards, robustness)),
         ("leaderboard.csv", csv_text(boards)),
-        ("leaderboard.html", html_page(boards)),
+        ("leaderboard.html", html_page(boards, robustness)),
     ):
         tmp = out / f".{name}.tmp"
         tmp.write_text(text, encoding="utf-8")

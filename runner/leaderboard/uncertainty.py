@@ -23,6 +23,7 @@ rows, so the functions are tested against plain loops.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,20 @@ class BoardScores:
         seen = np.cumsum(~np.isnan(self.values), axis=1)
         seen = np.concatenate([np.zeros((len(seen), 1), dtype=seen.dtype), seen], axis=1)
         return np.asarray(seen[:, self.starts + self.sizes] > seen[:, self.starts])
+
+    @property
+    def plain(self) -> NDArray[np.bool_]:
+        """(entries,): a value on every fold, the board's weights, no normalization: the
+        composite is linear in the values (the fast path)."""
+        same = (self.weights == self.board_weights[None, :]).all(axis=1)
+        normalizes = not np.isnan(self.reference).all()
+        return np.asarray(same & ~np.isnan(self.values).any(axis=1) & (not normalizes))
+
+    def only(self, rows: NDArray[np.bool_]) -> BoardScores:
+        """The board restricted to some entries."""
+        return dataclasses.replace(
+            self, values=self.values[rows], weights=self.weights[rows], tier=self.tier[rows]
+        )
 
     @property
     def tolerance(self) -> float:
@@ -154,6 +169,29 @@ def slot_scores(scores: BoardScores, resamples: Resamples) -> FloatArray:
 def composites(scores: BoardScores, resamples: Resamples) -> FloatArray:
     """(replicates, entries): each entry's composite, the weighted mean of its slots'
     scores by its own weights; -inf where no slot has a score of it."""
+    plain = scores.plain
+    found = np.empty((len(resamples.task), len(scores.tier)))
+    if plain.any():
+        found[:, plain] = _linear_composites(scores, resamples, plain)
+    if not plain.all():
+        found[:, ~plain] = _slot_composites(scores.only(~plain), resamples)
+    return found
+
+
+def _linear_composites(
+    scores: BoardScores, resamples: Resamples, rows: NDArray[np.bool_]
+) -> FloatArray:
+    """Composites of entries with a value on every fold, the board's weights and no
+    normalization: linear in the fold values, so one product per chunk does it."""
+    weights = scores.board_weights[resamples.task]
+    per_fold = np.einsum("bk,bku->bu", weights / scores.sizes[resamples.task], resamples.counts)
+    total = weights.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        found = (per_fold @ scores.values[rows].T) / total
+    return np.where(total > 0, found, -np.inf)
+
+
+def _slot_composites(scores: BoardScores, resamples: Resamples) -> FloatArray:
     values = slot_scores(scores, resamples)
     weights = scores.weights.T[resamples.task]
     counted = np.where(np.isnan(values), 0.0, weights)
@@ -168,8 +206,13 @@ def ranks(composite: FloatArray, tier: IntArray, tolerance: float) -> IntArray:
     with a composite higher by more than ``tolerance`` (so equal entries share a rank)."""
     same = tier[:, None] == tier[None, :]
     ahead = (tier[None, :] < tier[:, None]).sum(axis=1)
-    better = composite[:, None, :] > composite[:, :, None] + tolerance
-    return np.asarray(1 + ahead[None, :] + (better & same[None]).sum(axis=2), dtype=np.int64)
+    step = max(1, 2**24 // max(1, len(tier) ** 2))  # about 16 MB of comparisons at a time
+    found = np.empty(composite.shape, dtype=np.int64)
+    for first in range(0, len(composite), step):
+        part = composite[first : first + step]
+        better = part[:, None, :] > part[:, :, None] + tolerance
+        found[first : first + step] = 1 + ahead[None, :] + (better & same[None]).sum(axis=2)
+    return found
 
 
 @dataclass(frozen=True)
@@ -225,15 +268,20 @@ class PairedTests:
         self._complete: NDArray[np.bool_] = np.asarray(
             (self._has | ~weighted[None, :]).all(axis=1) & weighted.any()
         )
-        self._point = np.nan_to_num(slot_scores(scores, identity(scores))[0])
-        self._replicates = np.zeros((0, len(scores.sizes), len(scores.tier)))
+        # a pair of complete entries differs by the difference of their composites; pairs
+        # sharing only some tasks need each task's score (kept only when there are any)
+        partial = bool((~self._complete & self._has.any(axis=1)).any())
+        point = identity(scores)
+        self._point = np.nan_to_num(slot_scores(scores, point)[0])
+        self._point_composite = composites(scores, point)[0]
+        replicates, found = [], []
         if self.method == "bootstrap":
-            found = [slot_scores(scores, c) for c in draws(scores, resamples, seed, tasks=False)]
-            self._replicates = np.nan_to_num(np.concatenate(found)) if found else self._replicates
-        share = scores.board_weights / max(float(scores.board_weights.sum()), 1e-300)
-        # composites of complete entries: a pair of them differs by a difference of these
-        self._point_composite = share @ self._point
-        self._composites = np.einsum("bte,t->be", self._replicates, share)
+            for chunk in draws(scores, resamples, seed, tasks=False):
+                found.append(composites(scores, chunk))
+                replicates += [np.nan_to_num(slot_scores(scores, chunk))] if partial else []
+        empty = np.zeros((0, len(scores.sizes), len(scores.tier)))
+        self._replicates = np.concatenate(replicates) if replicates else empty
+        self._composites = np.concatenate(found) if found else empty[:, 0, :]
 
     def _pair_weights(self, a: int, others: IntArray) -> FloatArray:
         """(others, tasks): a complete entry's weights on the tasks both entries have."""

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from runner import limits
+from runner.errors import Signal
 from runner.limits import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
 from runner.reasons import MESSAGE_FIELDS, MESSAGE_TYPES, public
 from runner.task_types import TaskType
@@ -146,7 +147,7 @@ Incoming = Annotated[Ready | Fitted | Predictions | Error, Field(discriminator="
 _INCOMING: TypeAdapter[Ready | Fitted | Predictions | Error] = TypeAdapter(Incoming)
 
 
-class MessageError(ValueError):
+class MessageError(Signal, ValueError):
     """A stdout line that is not a valid incoming message.
 
     ``str(err)`` says what is wrong and may quote the line (escaped and capped, for dry

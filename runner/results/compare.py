@@ -35,6 +35,20 @@ class Comparison:
         entry = self.latest.get((*column, bundle_id))
         return entry if entry is not None and entry.primary_metric == metric else None
 
+    @property
+    def probed(self) -> list[Submission]:
+        """The submissions with robustness probes in some shown result: each gets a
+        robustness column beside its own."""
+        return [
+            column
+            for column in self.columns
+            if any(
+                result.statistics.robustness is not None
+                for key, result in self.latest.items()
+                if key[:2] == column
+            )
+        ]
+
 
 def compare(results: list[SubmissionResult]) -> Comparison:
     """Every submission's latest result on every bundle it ran."""

@@ -11,7 +11,8 @@ and the rAUC is the area under ``r`` against strength (trapezoids), over the str
 
     rAUC = 1 / s_K  x  sum_k (s_k - s_(k-1)) (r_k + r_(k-1)) / 2
 
-1 means nothing was lost at any level, 0 that the first level already left chance. It is
+1 means nothing was lost at any level; a model already at chance at the first level keeps
+only the first trapezoid, ``s_1 / (2 s_K)`` (0.1 for the default dropout levels). It is
 undefined when the clean metric is no better than chance (no skill to lose) or a level has
 no metric. The robustness score is the mean rAUC of the scored kinds (dropout, noise,
 shift); the permutation probe is a sanity check (its agreement should be 1) and not scored.

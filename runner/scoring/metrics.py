@@ -24,6 +24,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn import metrics as sk
 
+from runner.errors import Signal
 from runner.task_types import METRIC_KINDS, MetricKind
 
 
@@ -50,7 +51,7 @@ class Scores:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-class Undefined(Exception):
+class Undefined(Signal):
     """The metric has no value on this fold; the message says why."""
 
 

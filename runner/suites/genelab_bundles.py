@@ -24,6 +24,7 @@ import numpy as np
 
 from runner.bundle.manifest import sha256_file
 from runner.bundle.write import Dataset, FoldSplit
+from runner.errors import SourceError
 from runner.suites.bundle_import import hosted_task_fields, write_imported
 
 DATABASES = ("hallmark", "kegg", "reactome", "mitocarta")
@@ -39,7 +40,7 @@ META_COLUMNS = ["mission", "osd_id", "strain", "duration_days", "tissue"]
 CLASSES = ["ground", "flight"]
 
 
-class GenelabSourceError(Exception):
+class GenelabSourceError(SourceError):
     """The source lacks what a task needs (the message names the file)."""
 
 

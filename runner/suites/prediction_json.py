@@ -18,6 +18,8 @@ from typing import Annotated, Any
 from pydantic import Field
 from pydantic_core import ErrorDetails
 
+from runner.errors import Signal
+
 SHOWN = 5
 """How many items a problem line names before ``…``."""
 
@@ -59,7 +61,7 @@ def duplicates_of(value: object) -> list[str]:
     return value.duplicates if isinstance(value, JsonObject) else []
 
 
-class Unreadable(Exception):
+class Unreadable(Signal):
     """The file cannot be read or is not JSON; the message is the one-line problem."""
 
 

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from runner.competition.db import Database, FoldTask, Submission, Team, now
-from tests.competition.conftest import Server, add_team, start_server, write_competition
+from tests.competition.conftest import (
+    Server,
+    add_team,
+    airlock,
+    start_server,
+    write_competition,
+)
 
 
 def _finished(db_url: str, team_name: str, phase: str) -> str:
@@ -139,3 +145,31 @@ def test_oversized_uploads_are_refused_with_413(tmp_path: Path) -> None:
         assert "100000-byte limit" in response.json()["detail"]
     assert listed == []
     assert not list((tmp_path / "uploads").iterdir())  # nothing of them is kept
+
+
+def test_a_laddered_phase_withholds_exact_scores_until_the_reveal(tmp_path: Path) -> None:
+    """Under the Ladder a team's own submission view carries no metrics (they would be the
+    oracle the Ladder closes); the phase listing names the step; the reveal shows them."""
+    write_competition(tmp_path, ladder=0.01)
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    tokens = {"alpha": add_team(db, "alpha")}
+    done = airlock("teams", "organizer-token", "--db", db)
+    tokens["organizer"] = done.stdout.split("token ", 1)[1].strip()
+    running = start_server(tmp_path, db)
+    running.tokens = tokens
+    submission_id = _finished(db, "alpha", "public")
+    try:
+        with running.client("alpha") as client:
+            before = client.get(f"/api/v1/submissions/{submission_id}").json()
+            phases = {p["name"]: p for p in client.get("/api/v1/phases").json()}
+        with running.client("organizer") as admin:
+            assert admin.post("/api/v1/admin/phases/public/reveal").status_code == 200
+        with running.client("alpha") as client:
+            after = client.get(f"/api/v1/submissions/{submission_id}").json()
+    finally:
+        running.stop()
+    assert phases["public"]["ladder"] == 0.01
+    assert before["scores_visible"] is False
+    assert "metrics" not in before["folds"][0]["result"]
+    assert after["scores_visible"] is True
+    assert after["folds"][0]["result"]["metrics"] == {"macro_f1": 0.5}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import struct
 
+from runner.errors import Signal
+
 STDOUT = 1
 STDERR = 2
 _HEADER = struct.Struct(">BxxxL")
 
 
-class FrameError(ValueError):
+class FrameError(Signal, ValueError):
     """The engine sent bytes that are not a valid frame header."""
 
 

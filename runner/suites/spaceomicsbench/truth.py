@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from runner.errors import SourceError
+
 TASK_IDS = (
     "A1", "A2", "B1", "B2", "C1", "C2", "D1", "E1", "E2", "E3", "E4",
     "F1", "F2", "F3", "F4", "F5", "G1", "H1", "I1", "I2", "I3",
@@ -31,7 +33,7 @@ TASK_TYPES = {
 }
 
 
-class SourceMissing(Exception):
+class SourceMissing(SourceError):
     """A file that defines the task's rows or labels is absent from the source."""
 
     def __init__(self, filename: str) -> None:
@@ -39,7 +41,7 @@ class SourceMissing(Exception):
         self.filename = filename
 
 
-class SourceInvalid(Exception):
+class SourceInvalid(SourceError):
     """The source is there but does not have the shape the task contract says."""
 
 
