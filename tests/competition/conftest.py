@@ -116,7 +116,7 @@ def competition_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(competition_root: Path) -> Iterator[Server]:
+def server(competition_root: Path, docker_client: object) -> Iterator[Server]:
     db = f"sqlite:///{competition_root / 'competition.db'}"
     tokens = {name: add_team(db, name) for name in ("alpha", "beta")}
     done = airlock("teams", "organizer-token", "--db", db)

@@ -1,6 +1,7 @@
 """Every endpoint against every caller: no token, another team, the organizer, the owner.
-A real `airlock serve` on loopback; submissions are recorded in its database directly (no
-engine needed: they are already finished)."""
+A real `airlock serve` on loopback; submissions are recorded in its database directly (they
+are already finished). `airlock serve` refuses to start without a Docker engine, hence the
+marker."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from tests.competition.conftest import (
     start_server,
     write_competition,
 )
+
+pytestmark = pytest.mark.docker
 
 
 def _finished(db_url: str, team_name: str, phase: str) -> str:
@@ -123,7 +126,7 @@ def test_hidden_phase_and_released_logs(server: Server, ids: dict[str, str]) -> 
     assert revealed["scores_visible"] is True
 
 
-def test_oversized_uploads_are_refused_with_413(tmp_path: Path) -> None:
+def test_oversized_uploads_are_refused_with_413(tmp_path: Path, docker_client: object) -> None:
     """Declared too large, refused before a byte is read; streamed past the limit, cut off."""
     path = write_competition(tmp_path)
     path.write_text(path.read_text() + "max_image_bytes: 100000\n")
@@ -147,7 +150,9 @@ def test_oversized_uploads_are_refused_with_413(tmp_path: Path) -> None:
     assert not list((tmp_path / "uploads").iterdir())  # nothing of them is kept
 
 
-def test_a_laddered_phase_withholds_exact_scores_until_the_reveal(tmp_path: Path) -> None:
+def test_a_laddered_phase_withholds_exact_scores_until_the_reveal(
+    tmp_path: Path, docker_client: object
+) -> None:
     """Under the Ladder a team's own submission view carries no metrics (they would be the
     oracle the Ladder closes); the phase listing names the step; the reveal shows them."""
     write_competition(tmp_path, ladder=0.01)
