@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from runner import __version__
-from runner.errors import EngineUnavailable, StoreError
+from runner.errors import AirlockError, EngineUnavailable, ImageUnavailable, StoreError
 from runner.sandbox.base import EngineFacts, SandboxProvider
 from runner.sandbox.providers import provider_for
+from runner.sandbox.runtimes import GVISOR, runtime_kind
 
 State = Literal["ok", "warn", "fail", "skip"]
 
@@ -144,6 +145,50 @@ def check_gpu(facts: EngineFacts, count: Callable[[], int | None] = _gpu_count) 
     return Finding("gpu", "ok", f"'nvidia' runtime, {gpus} GPU(s)")
 
 
+GVISOR_FIX = (
+    "only for bundles that require it (isolation: {runtime: runsc}): `sudo "
+    "scripts/ensure-gvisor.sh` installs Debian's runsc, adds the runtime `runsc` to "
+    "/etc/docker/daemon.json with the arguments that work without KVM "
+    '("runtimeArgs": ["--platform=ptrace", "--network=none"]) and reloads dockerd '
+    "(kill -HUP, or `systemctl reload docker`)"
+)
+
+
+def check_gvisor(
+    runtimes: dict[str, Any],
+    start: Callable[[str], float],
+    installed: Callable[[str], str | None] = shutil.which,
+) -> Finding:
+    """The engine's runtimes, and whether gVisor works: a trivial container is started
+    under it (``start`` returns its seconds or raises AirlockError)."""
+    listed = ", ".join(sorted(runtimes)) or "none"
+    gvisor = sorted(name for name in runtimes if runtime_kind(name, runtimes) == GVISOR)
+    if not gvisor:
+        binary = installed(GVISOR)
+        where = f"runsc is installed ({binary}) but is not" if binary else "gVisor (runsc) is not"
+        return Finding("gvisor", "warn", f"runtimes: {listed}; {where} a runtime of the engine",
+                       GVISOR_FIX)  # fmt: skip
+    name = GVISOR if GVISOR in gvisor else gvisor[0]
+    entry = runtimes.get(name) or {}
+    arguments = " ".join(entry.get("runtimeArgs") or []) if isinstance(entry, dict) else ""
+    try:
+        seconds = start(name)
+    except ImageUnavailable:
+        return Finding("gvisor", "skip", f"runtimes: {listed}; trying '{name}' needs the images")
+    except AirlockError as exc:
+        return Finding(
+            "gvisor",
+            "fail",
+            f"runtimes: {listed}; a container under '{name}' ({arguments}) fails: {exc}",
+            "check `runsc --version` and dockerd's log; on hosts without KVM use "
+            "--platform=ptrace, and --network=none (`sudo scripts/ensure-gvisor.sh` writes both)",
+        )
+    return Finding(
+        "gvisor", "ok", f"runtimes: {listed}; '{name}' ({arguments}) starts a container in "
+        f"{seconds:.1f} s: `airlock run --runtime {name}`",
+    )  # fmt: skip
+
+
 def check_disk(info: dict[str, Any]) -> Finding:
     root = str(info.get("DockerRootDir") or "")
     try:
@@ -203,10 +248,15 @@ def diagnose(results: str = "results", images: tuple[str, ...] = REQUIRED_IMAGES
         findings.append(Finding("engine", "fail", str(exc), engine_fix(str(exc))))
         findings += [
             Finding(name, "skip", "needs the engine")
-            for name in ("isolation", "gpu", "disk", "images")
+            for name in ("isolation", "gpu", "gvisor", "disk", "images")
         ]
     else:
         findings += [check_version(facts), check_isolation(facts.info), check_gpu(facts)]
+        runtimes = dict(facts.info.get("Runtimes") or {})
+        trial_image = images[0] if images else REQUIRED_IMAGES[0]
+        findings.append(
+            check_gvisor(runtimes, lambda name: provider.try_runtime(name, trial_image))
+        )
         findings.append(check_disk(facts.info))
         try:
             findings.append(check_images(provider, images))

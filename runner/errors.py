@@ -17,6 +17,7 @@
     │   ├── EngineUnavailable        the container engine cannot be reached
     │   ├── ImageUnavailable         the submission image is not on the engine
     │   ├── GpuUnavailable           GPUs were asked for and the engine cannot give them
+    │   ├── RuntimeUnavailable       the engine has no such container runtime (e.g. runsc)
     │   └── StoreError               the result store could not be written
     ├── SubmissionFault              the submission misbehaved during a fold (never escapes a fold)
     │   ├── PhaseTimeout             a phase ran past its time limit
@@ -83,6 +84,10 @@ class ImageUnavailable(InfraError):
 
 class GpuUnavailable(InfraError):
     """GPUs were requested but the engine has no way to provide them."""
+
+
+class RuntimeUnavailable(InfraError):
+    """The run asks for a container runtime (``--runtime``) the engine does not have."""
 
 
 class StoreError(InfraError):

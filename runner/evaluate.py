@@ -42,6 +42,7 @@ from runner.results.model import FoldResources, FoldResult, FoldRobustness, Fold
 from runner.results.statistics import Scored, fold_statistics
 from runner.robustness import SeriesJudgement, judge_probes, measure_probes, prepare_probes
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
+from runner.sandbox.runtimes import DEFAULT_RUNTIME, refusal
 from runner.scoring.fold import score_fold
 from runner.sealing import seal_fold
 from runner.session import SessionOutcome, SessionPlan, run_session
@@ -99,6 +100,8 @@ class FoldJob:
     policy: LogPolicy = field(default_factory=LogPolicy)
     probes: ProbePlan | None = None
     """Robustness probes to run after the clean predict (None: none)."""
+    runtime: str | None = "runc"
+    """The container runtime its sandbox runs under (None: a local process)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,11 @@ def _road(
     on_phase: Callable[[str], None] | None,
 ) -> FoldReport:
     started_at, started = datetime.now(UTC), time.monotonic()
+    # Checked before a run starts too; here it also holds for workers and the server.
+    kind = provider.runtime_kind(job.runtime) if job.runtime else None
+    refused = refusal(job.bundle.spec.id, job.bundle.spec.required_runtime, job.runtime, kind)
+    if refused:
+        return infra_report(job, refused, started_at)
     try:
         prepared = prepare(provider, job)
         outcome = run_session(provider, prepared.plan, cancel, on_phase)
@@ -194,6 +202,7 @@ def prepare(provider: SandboxProvider, job: FoldJob) -> FoldInputs:
             limits.LABEL_RUN: job.run_id,
             limits.LABEL_FOLD: f"{job.bundle.spec.id}/{job.fold.id}",
         },
+        runtime=job.runtime or DEFAULT_RUNTIME,
     )
     hello = _hello(job, inputs, provider.train_path(spec))
     plan = SessionPlan(
@@ -291,7 +300,7 @@ def record(
         metric_notes=scoring.notes,
         details=scoring.details,
         statistics=scoring.statistics,
-        resources=_resources(outcome, wall, job.limits.gpus),
+        resources=_resources(outcome, wall, job.limits.gpus, job.runtime),
         started_at=started_at,
         finished_at=datetime.now(UTC),
         submission_name=shown(ready.name, 200) if ready and ready.name else None,
@@ -349,7 +358,9 @@ def _hello(job: FoldJob, inputs: PredictInputs, train_dir: str) -> Hello:
     )
 
 
-def _resources(outcome: SessionOutcome, wall: float, gpus: int) -> FoldResources:
+def _resources(
+    outcome: SessionOutcome, wall: float, gpus: int, runtime: str | None
+) -> FoldResources:
     phases = outcome.phases
     cpu_values = [p.cpu_seconds for p in phases.values() if p.cpu_seconds is not None]
     peaks = [p.peak_memory_bytes for p in phases.values() if p.peak_memory_bytes is not None]
@@ -362,6 +373,7 @@ def _resources(outcome: SessionOutcome, wall: float, gpus: int) -> FoldResources
         exit_code=exit_info.exit_code if exit_info else None,
         oom_killed=exit_info.oom_killed if exit_info else False,
         gpus=gpus,
+        runtime=runtime,
     )
 
 
@@ -372,7 +384,9 @@ def infra_report(job: FoldJob, reason: str, started_at: datetime) -> FoldReport:
         status=Status.INFRA_ERROR,
         reason=capped_line(reason),
         n_test=0,
-        resources=FoldResources(phases={}, wall_seconds=0.0, gpus=job.limits.gpus),
+        resources=FoldResources(
+            phases={}, wall_seconds=0.0, gpus=job.limits.gpus, runtime=job.runtime
+        ),
         started_at=started_at,
         finished_at=datetime.now(UTC),
     )

@@ -131,6 +131,7 @@ def build_result(
             log_policy="sealed" if plan.policy.sealed else "dry-run",
             isolation="container" if plan.isolated else "none",
             participant_log_lines=plan.policy.tail_lines,
+            runtime=plan.runtime,
         ),
         task_type=str(spec.task_type),
         primary_metric=spec.metrics.primary,

@@ -10,6 +10,7 @@ import json
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runner import limits, resume
 from runner.bundle import manifest
@@ -195,6 +196,8 @@ class BundlePlan:
     isolated: bool = True
     probes: ProbePlan | None = None
     """The robustness probes its folds run after the clean predict (None: none)."""
+    runtime: str | None = "runc"
+    """The container runtime its folds run under (None: a local process)."""
 
     @property
     def key(self) -> str:
@@ -202,8 +205,8 @@ class BundlePlan:
 
     @property
     def fingerprint(self) -> str:
-        """A run without probes keeps the fingerprint it always had; with probes the
-        stored folds are reused only by a run asking for the same probes."""
+        """A run without probes under runc keeps the fingerprint it always had; with probes
+        or another runtime the stored folds are reused only by a run asking for the same."""
         plain = resume.fingerprint(
             self.image.id,
             self.bundle.hash,
@@ -211,14 +214,26 @@ class BundlePlan:
             self.policy.sealed,
             self.policy.tail_lines,
         )
-        if self.probes is None:
+        extra: dict[str, Any] = {}
+        if self.probes is not None:
+            extra["probes"] = self.probes.as_dict()
+        if self.runtime not in (None, "runc"):  # runc (and no runtime) keep the old one
+            extra["runtime"] = self.runtime
+        if not extra:
             return plain
-        material = json.dumps({"fold": plain, "probes": self.probes.as_dict()}, sort_keys=True)
+        material = json.dumps({"fold": plain, **extra}, sort_keys=True)
         return hashlib.sha256(material.encode()).hexdigest()
 
     def job(self, fold_id: str, run_id: str) -> FoldJob:
         """What evaluating one of its folds needs."""
         fold = self.bundle.fold(fold_id)
         return FoldJob(
-            self.bundle, fold, self.image, self.applied, run_id, self.policy, self.probes
+            self.bundle,
+            fold,
+            self.image,
+            self.applied,
+            run_id,
+            self.policy,
+            self.probes,
+            self.runtime,
         )

@@ -30,6 +30,7 @@ from runner.plan import (
 from runner.probe_settings import ProbeRequest, resolve
 from runner.results.store import ResultStore
 from runner.sandbox.base import SandboxProvider, SandboxSpec
+from runner.sandbox.runtimes import DEFAULT_RUNTIME, refusal
 from runner.schedule import FoldSchedule, fold_slot
 from runner.scoring.fold import prefetch_metrics
 from runner.verdict import Status
@@ -79,6 +80,8 @@ class RunRequest:
     times: TimeRequest = field(default_factory=TimeRequest)
     probes: ProbeRequest | None = None
     """Robustness probes after each fold's clean predict (off unless asked)."""
+    runtime: str = DEFAULT_RUNTIME
+    """The container runtime every fold runs under (``--runtime``; runsc: gVisor)."""
 
 
 class RunListener:
@@ -178,6 +181,12 @@ class SuiteRunner:
         policy = LogPolicy.of(request.sealed_mode, request.log_lines)
         self._schedule = request.schedule or FoldSchedule.default(request.sealed_mode)
         team = request.team or team_of(request.image)
+        runtime = request.runtime if isolated else None
+        kind = self._provider.runtime_kind(request.runtime) if isolated else None
+        for bundle in bundles:
+            refused = refusal(bundle.spec.id, bundle.spec.required_runtime, runtime, kind)
+            if refused:
+                raise UsageError(refused)
         plans = [
             BundlePlan(
                 bundle,
@@ -187,6 +196,7 @@ class SuiteRunner:
                 team,
                 isolated,
                 resolve(request.probes, bundle.spec.probes),
+                runtime,
             )
             for bundle in bundles
         ]
@@ -195,7 +205,9 @@ class SuiteRunner:
             known = ", ".join(f for b in bundles for f in b.spec.folds)
             raise UsageError(f"--fold {', '.join(sorted(unknown))}: no such fold (folds: {known})")
         for plan in plans:  # refuse impossible runs before anything starts
-            self._provider.check(SandboxSpec(image.id, plan.bundle.path, plan.applied))
+            self._provider.check(
+                SandboxSpec(image.id, plan.bundle.path, plan.applied, runtime=request.runtime)
+            )
         return plans
 
     @staticmethod

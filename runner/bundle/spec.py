@@ -112,6 +112,16 @@ class Resources(_Strict):
         return parse_bytes(self.memory)
 
 
+class Isolation(_Strict):
+    """How strongly the bundle's folds must be kept from the host (docs/security.md)."""
+
+    runtime: Literal["runc", "runsc"] = Field(
+        default="runc",
+        description="runsc: run only under gVisor, whose user-space kernel stands between "
+        "the submission and the host's (for controlled-access data); runc: any runtime.",
+    )
+
+
 class BenchmarkRef(_Strict):
     """The hosted benchmark task a bundle reproduces; results then carry its statistics."""
 
@@ -166,6 +176,10 @@ class BundleSpec(_Strict):
         description="Levels of the robustness probes, used when a run asks for them "
         "(airlock run --probes); docs/robustness.md.",
     )
+    isolation: Isolation | None = Field(
+        default=None,
+        description="The container runtime the folds require (absent: any).",
+    )
 
     @model_validator(mode="after")
     def _labels_fit_task_type(self) -> Self:
@@ -198,12 +212,19 @@ class BundleSpec(_Strict):
         return self
 
     @model_serializer(mode="wrap")
-    def _without_unset_probes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A bundle without probe levels is written as it always was (no ``probes: null``)."""
+    def _without_unset_options(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A bundle without probe levels or an isolation requirement is written as it
+        always was (no ``probes: null``), so its hash does not change."""
         data: dict[str, Any] = handler(self)
-        if self.probes is None:
-            data.pop("probes", None)
+        for name in ("probes", "isolation"):
+            if getattr(self, name) is None:
+                data.pop(name, None)
         return data
+
+    @property
+    def required_runtime(self) -> str:
+        """runsc when the bundle requires gVisor, else runc (any runtime will do)."""
+        return self.isolation.runtime if self.isolation is not None else "runc"
 
     @property
     def outputs(self) -> list[str]:

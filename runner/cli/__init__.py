@@ -18,6 +18,7 @@ from runner.cli import reproduce as reproduce_commands
 from runner.cli import results as results_commands
 from runner.cli import run as run_commands
 from runner.cli import score as score_commands
+from runner.cli import upkeep as upkeep_commands
 
 app = typer.Typer(
     name="airlock",
@@ -55,6 +56,7 @@ app.add_typer(bundle_commands.app, name="bundle")
 app.add_typer(results_commands.app, name="results")
 app.add_typer(score_commands.app, name="score")
 run_commands.register(app)
+upkeep_commands.register(app)
 app.command("publish")(results_commands.publish)
 app.command("leaderboard")(results_commands.leaderboard)
 pool_commands.register(app)

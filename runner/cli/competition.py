@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from runner.cli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_USAGE, fail, user_errors
+from runner.cli.options import RuntimeOption
 
 if TYPE_CHECKING:
     from runner.competition.client import Client
@@ -48,6 +49,7 @@ def serve(
     uploads: Annotated[
         Path | None, typer.Option(help="Where uploads wait while they are checked (default: /tmp).")
     ] = None,
+    runtime: RuntimeOption = "runc",
 ) -> None:
     """Host a competition: an HTTP API (OpenAPI at /docs) and its executor."""
     from runner.competition.server import ServeOptions
@@ -57,8 +59,11 @@ def serve(
         raise fail(
             "--broker needs --registry: workers pull submissions' images from it", EXIT_USAGE
         )
+    if broker is not None and runtime != "runc":
+        raise fail("with --broker the workers run the folds: give them --runtime", EXIT_USAGE)
     with user_errors():
-        run_server(ServeOptions(competition, db, host, port, broker, registry, uploads))
+        options = ServeOptions(competition, db, host, port, broker, registry, uploads, runtime)
+        run_server(options)
 
 
 @teams_app.command("add")

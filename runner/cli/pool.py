@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from runner.cli.errors import EXIT_INFRA, EXIT_USAGE, fail, output_console, user_errors
+from runner.cli.options import RuntimeOption
 
 if TYPE_CHECKING:
     from runner.distributed.status import PoolStatus
@@ -84,6 +85,7 @@ def worker(
             "each: the sealed default), one-per-submission, or concurrent (docs/security.md)."
         ),
     ] = "one-per-host",
+    runtime: RuntimeOption = "runc",
 ) -> None:
     """Consume jobs and run each fold exactly as `airlock run` does, in sealed containers."""
     from runner.distributed import tasks
@@ -107,12 +109,15 @@ def worker(
                 "must not consume the gpu queue",
                 EXIT_USAGE,
             )
+        provider.check_runtime(runtime)
         reaped = provider.reap()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("airlock.worker").info(
         "reaped %d leftover container(s); consuming %s", reaped, wanted
     )
-    context = tasks.WorkerContext(schedule=schedule, leaderboard=leaderboard, provider=provider)
+    context = tasks.WorkerContext(
+        schedule=schedule, leaderboard=leaderboard, provider=provider, runtime=runtime
+    )
     tasks.keep_reaping(context)
     app = tasks.make_app(context=context)
     hostname = name or f"airlock@{socket.gethostname()}-{os.getpid()}"

@@ -1,4 +1,4 @@
-"""``airlock run``, ``airlock schema`` and ``airlock cleanup``.
+"""``airlock run``.
 
 The options of ``run`` are declared once, as ``Annotated`` aliases, so its signature reads
 as the list of what a run can be asked; the work is in small functions below it.
@@ -6,7 +6,6 @@ as the list of what a run can be asked; the work is in small functions below it.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +20,7 @@ from runner.cli.errors import (
     output_console,
     user_errors,
 )
+from runner.cli.options import RuntimeOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,13 +34,6 @@ class FoldScheduleOption(StrEnum):
     concurrent = "concurrent"
     one_per_submission = "one-per-submission"
     one_per_host = "one-per-host"
-
-
-class SchemaName(StrEnum):
-    result = "result"
-    protocol = "protocol"
-    bundle = "bundle"
-    competition = "competition"
 
 
 BundlesOption = Annotated[
@@ -173,6 +166,7 @@ def run(
     fit_seconds: FitOption = None,
     predict_seconds: PredictOption = None,
     probes: ProbesOption = None,
+    runtime: RuntimeOption = "runc",
     quiet: RunQuietOption = False,
 ) -> None:
     """Run a submission image (or a local command) on every fold and store the results.
@@ -184,6 +178,10 @@ def run(
     console = output_console(stderr=True, quiet=quiet)
     if (image is None) == (command is None):
         raise fail("give exactly one of --image IMAGE or --command COMMAND", EXIT_USAGE)
+    if command is not None and runtime != "runc":
+        raise fail(
+            f"--runtime {runtime} runs containers; --command runs a local process", EXIT_USAGE
+        )
     with user_errors():
         provider = _provider(console, command, workdir)
         if sealed_mode and jobs > 1 and fold_schedule is None:
@@ -203,6 +201,7 @@ def run(
             fail_fast=fail_fast,
             times=(handshake_seconds, fit_seconds, predict_seconds),
             probes=probes,
+            runtime=runtime,
         )
         store = open_store(results, local_copy)
         stored = _run_suite(provider, store, request, console, quiet=quiet, sealed=sealed_mode)
@@ -252,6 +251,7 @@ def _request(
     fail_fast: bool,
     times: tuple[float | None, float | None, float | None],
     probes: str | None = None,
+    runtime: str = "runc",
 ) -> RunRequest:
     """The run the options ask for: ``resources`` is (memory, cpus, gpus) and ``times`` the
     (handshake, fit, predict) seconds."""
@@ -280,6 +280,7 @@ def _request(
         fail_fast=fail_fast,
         times=TimeRequest(*times),
         probes=probe_request,
+        runtime=runtime,
     )
 
 
@@ -347,52 +348,5 @@ def _version_warning(command: str, workdir: Path) -> str | None:
     return versions.warning(base, versions.differences(local or {}, there))
 
 
-def schema(
-    name: Annotated[SchemaName, typer.Argument(help="Which schema.")],
-    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
-) -> None:
-    """Print the JSON Schema of results, protocol messages or bundle.yaml."""
-    from runner.schemas import schema_for
-
-    text = json.dumps(schema_for(name.value), indent=2, sort_keys=True) + "\n"
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text)
-
-
-def cleanup(
-    all_containers: Annotated[
-        bool, typer.Option("--all", help="Remove every Airlock container, not only dead runs'.")
-    ] = False,
-    watch: Annotated[
-        bool,
-        typer.Option(
-            "--watch",
-            help="Keep reaping every --interval seconds until stopped: run it as its own "
-            "service beside the runners and workers of a host.",
-        ),
-    ] = False,
-    interval: Annotated[float, typer.Option(min=0.5, help="Seconds between rounds.")] = 5.0,
-) -> None:
-    """Remove containers of runs that died or that outlived their deadline (or all)."""
-    import time
-
-    from runner.sandbox.providers import provider_for
-
-    with user_errors():
-        provider = provider_for("docker")
-        while True:
-            removed = provider.reap(everything=all_containers)
-            if not watch:
-                break
-            if removed:
-                typer.echo(f"removed {removed} container(s)")
-            time.sleep(interval)
-    typer.echo(f"removed {removed} container(s)")
-
-
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-    app.command("schema")(schema)
-    app.command("cleanup")(cleanup)

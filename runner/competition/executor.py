@@ -89,7 +89,9 @@ def plans_for(state: ServerState, claimed: Claimed) -> list[BundlePlan]:
         raise AirlockError(f"the engine's {claimed.image_ref} is not the image received")
     policy = LogPolicy(sealed=True, tail_lines=state.competition.logs.released_lines)
     return [
-        BundlePlan(bundle, _limits(bundle, phase), image, policy, claimed.team, True)
+        BundlePlan(
+            bundle, _limits(bundle, phase), image, policy, claimed.team, True, None, state.runtime
+        )
         for bundle in state.bundles[claimed.phase]
     ]
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from runner.competition.config import load_competition
 from runner.competition.db import Database
 from runner.competition.state import ServerState, load_phases, record_phases
+from runner.errors import UsageError
+from runner.sandbox.runtimes import refusal
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class ServeOptions:
     broker: str | None = None
     registry: str | None = None
     uploads: Path | None = None
+    runtime: str = "runc"
 
 
 def build_state(options: ServeOptions) -> ServerState:
@@ -44,11 +47,27 @@ def build_state(options: ServeOptions) -> ServerState:
         bundles=load_phases(competition),
         broker=options.broker,
         registry=options.registry,
+        runtime=options.runtime,
     )
+    if options.broker is None:
+        _check_runtime(state)
     if options.uploads is not None:
         options.uploads.mkdir(parents=True, exist_ok=True)
         state.uploads = options.uploads
     return state
+
+
+def _check_runtime(state: ServerState) -> None:
+    """The embedded executor's runtime exists and every phase's bundles allow it: refused
+    before the server accepts a submission it could not run."""
+    assert state.provider is not None
+    state.provider.check_runtime(state.runtime)
+    kind = state.provider.runtime_kind(state.runtime)
+    for bundles in state.bundles.values():
+        for bundle in bundles:
+            why = refusal(bundle.spec.id, bundle.spec.required_runtime, state.runtime, kind)
+            if why:
+                raise UsageError(why.replace("--runtime", "airlock serve --runtime"))
 
 
 def serve(options: ServeOptions) -> None:

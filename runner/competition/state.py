@@ -31,6 +31,8 @@ class ServerState:
     registry: str | None = None
     wake: threading.Event = field(default_factory=threading.Event)
     """Set when a submission is queued: the executor starts at once instead of polling."""
+    runtime: str = "runc"
+    """The container runtime of the embedded executor's folds (``airlock serve --runtime``)."""
 
     def phase(self, name: str) -> Phase | None:
         return self.competition.phase(name)

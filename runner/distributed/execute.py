@@ -41,7 +41,7 @@ from runner.run import (
     stored_fold,
     team_of,
 )
-from runner.sandbox.base import SandboxProvider
+from runner.sandbox.base import SandboxProvider, SandboxSpec
 from runner.schedule import FoldSchedule, fold_slot
 from runner.verdict import Status
 
@@ -187,8 +187,11 @@ def store_unrunnable(
     return where
 
 
-def plan_for(job: Job, provider: SandboxProvider, cache: Path = DEFAULT_CACHE) -> Plan:
-    """Fetch, verify and load the bundle; make sure the image is here (pulling it by digest)."""
+def plan_for(
+    job: Job, provider: SandboxProvider, cache: Path = DEFAULT_CACHE, runtime: str = "runc"
+) -> Plan:
+    """Fetch, verify and load the bundle; make sure the image is here (pulling it by digest)
+    and the engine has the worker's container runtime."""
     path = fetch_bundle(job.bundle_uri, job.bundle_hash, cache)
     sealed = fetch_sealed(job.sealed_uri, job.bundle_hash, cache)
     (bundle,) = load_for_run([path], sealed)
@@ -203,7 +206,9 @@ def plan_for(job: Job, provider: SandboxProvider, cache: Path = DEFAULT_CACHE) -
         bundle, ResourceRequest(memory=job.memory, cpus=job.cpus, gpus=job.gpus)
     )
     provider.check_gpus(applied.gpus)
-    return Plan(bundle, applied, image, LogPolicy.of(job.sealed_mode, job.log_lines), job.team)
+    provider.check(SandboxSpec(image.id, path, applied, runtime=runtime))
+    policy = LogPolicy.of(job.sealed_mode, job.log_lines)
+    return Plan(bundle, applied, image, policy, job.team, runtime=runtime)
 
 
 def execute(
@@ -215,9 +220,10 @@ def execute(
     final_attempt: bool = True,
     cache: Path = DEFAULT_CACHE,
     schedule: FoldSchedule | None = None,
+    runtime: str = "runc",
 ) -> Outcome:
     store = store or store_at(job.results_uri)
-    plan = plan_for(job, provider, cache)
+    plan = plan_for(job, provider, cache, runtime)
     existing = stored_fold(store, plan, job.fold_id)
     if existing is not None:
         log.info("%s/%s of %s already stored: nothing to do", job.bundle_id, job.fold_id, job.image)

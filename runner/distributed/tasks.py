@@ -55,13 +55,15 @@ log = logging.getLogger("airlock.worker")
 class WorkerContext:
     """How one worker process runs jobs, set by ``airlock worker`` (never read from the
     environment): the Docker provider (made on first use), the fold schedule, where bundles
-    from s3:// are cached, the leaderboard to rewrite, and a cancel flag."""
+    from s3:// are cached, the leaderboard to rewrite, a cancel flag and the runtime."""
 
     schedule: FoldSchedule = FoldSchedule.ONE_PER_HOST
     leaderboard: Path | None = None
     cache: Path = DEFAULT_CACHE
     provider: SandboxProvider | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    runtime: str = "runc"
+    """The container runtime of every fold this worker runs (``--runtime``)."""
 
     def docker(self) -> SandboxProvider:
         if self.provider is None:
@@ -169,7 +171,7 @@ def handle(
     try:
         outcome = execute(
             job, context.docker(), cancel=context.cancel, final_attempt=final_attempt,
-            cache=context.cache, schedule=context.schedule,
+            cache=context.cache, schedule=context.schedule, runtime=context.runtime,
         )  # fmt: skip
     except Cancelled:
         raise

@@ -129,6 +129,17 @@ class Row:
     submissions: int = 1
     """How many submissions (images) the team has on this board; the row shows one."""
     stats: RowStats | None = None
+    runtimes: set[str] = field(default_factory=set)
+    """Container runtimes its folds ran under (runc, runsc); fit and predict times under
+    gVisor are not comparable with runc's, so the boards say which."""
+
+    @property
+    def runtime_note(self) -> str:
+        """ "" when every fold ran under runc, else e.g. "gVisor" or "runc + gVisor"."""
+        if self.runtimes <= {"runc"}:
+            return ""
+        names = {"runsc": "gVisor"}
+        return " + ".join(names.get(r, r) for r in sorted(self.runtimes))
 
     @property
     def tier(self) -> int:

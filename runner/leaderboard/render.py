@@ -88,7 +88,8 @@ def markdown(boards: list[Board], robustness: rb.Robustness | None = None) -> st
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for number, row in enumerate(board.rows, start=1):
             cells = [
-                str(number), f"{_md(row.team)} (`{row.image_id[7:19]}`)",
+                str(number), f"{_md(row.team)} (`{row.image_id[7:19]}`)"
+                + (f" [{row.runtime_note}]" if row.runtime_note else ""),
                 _num(row.composite, digits) + (" (incomplete)" if row.tier == 1 else ""),
                 *(_stats_cells(row) if stats else []),
                 *[_cell(row.entries.get(t[0]), digits) for t in board.tasks],
@@ -157,7 +158,7 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24
 h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 4px} .rule{color:#5b6472;margin:0 0 10px}
 table{border-collapse:collapse;width:100%;margin:8px 0 16px} th,td{padding:6px 8px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{background:#f4f6f8;cursor:pointer;user-select:none;position:sticky;top:0} th.sorted-desc::after{content:" ▼"} th.sorted-asc::after{content:" ▲"}
-td.num{text-align:right;font-variant-numeric:tabular-nums} .failed,.undefined,.missing{color:#a4303f} .go{color:#1b7f3b;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums} .failed,.undefined,.missing{color:#a4303f} .go{color:#1b7f3b;font-weight:600} .runtime{font-size:.75em;background:#e8eef7;border-radius:3px;padding:0 3px}
 details summary{cursor:pointer;color:#2a5bd7} details dl{margin:4px 0 0;font-size:12px;color:#3b4452} dt{font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:16px} figure{margin:0;border:1px solid #e3e6ea;border-radius:6px;padding:8px} figcaption{font-size:12px;color:#3b4452}
 tr.group-even td{background:#f7f9fc} td.rank svg{display:block} td.rank small{color:#5b6472} .significance{margin:0 0 16px}
@@ -218,7 +219,10 @@ def _provenance(row: Row) -> str:
     items = "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in row.provenance.items()
     )
-    return f"<details><summary>{html.escape(row.team)}</summary><dl>{items}</dl></details>"
+    note = row.runtime_note
+    badge = f' <span class="runtime" title="container runtime">{html.escape(note)}</span>'
+    summary = html.escape(row.team) + (badge if note else "")
+    return f"<details><summary>{summary}</summary><dl>{items}</dl></details>"
 
 
 def _chart(board: Board, bundle_id: str, task: str, metric: str) -> str:

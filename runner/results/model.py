@@ -42,6 +42,11 @@ class FoldResources(_Model):
     )
     oom_killed: bool = False
     gpus: int = 0
+    runtime: str | None = Field(
+        default=None,
+        description="The container runtime the fold ran under (runc, runsc: gVisor); null "
+        "for a local process and in results written before Airlock recorded it (runc).",
+    )
 
 
 class FoldStatistics(_Model):
@@ -208,6 +213,11 @@ class Provenance(_Model):
     )
     participant_log_lines: int = Field(
         default=0, description="stderr lines of a failed fold shown in this result."
+    )
+    runtime: str | None = Field(
+        default=None,
+        description="The container runtime the run asked for (its folds record their own); "
+        "null for a local process and in results written before Airlock recorded it (runc).",
     )
 
 

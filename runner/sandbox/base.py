@@ -23,6 +23,8 @@ class SandboxSpec:
     train_dir: Path
     limits: AppliedLimits
     labels: dict[str, str] = field(default_factory=dict)
+    runtime: str = "runc"
+    """The container runtime (``--runtime``); providers without one ignore it."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,20 @@ class SandboxProvider(ABC):
                 f"the job asks for {gpus} GPU(s) but this engine has no 'nvidia' runtime; "
                 "GPU jobs belong on the gpu queue of a GPU worker"
             )
+
+    def try_runtime(self, runtime: str, image: str, timeout: float = 60.0) -> float:
+        """Start a trivial sandbox of ``image`` under ``runtime``; returns its seconds."""
+        raise UsageError(f"the {self.name} provider has no container runtimes")
+
+    def check_runtime(self, runtime: str) -> None:
+        """Raise RuntimeUnavailable when the engine cannot run containers under ``runtime``
+        (providers without container runtimes ignore it)."""
+        return None
+
+    def runtime_kind(self, runtime: str) -> str | None:
+        """What ``runtime`` is on this engine (``runsc`` for any gVisor entry), or None for a
+        provider that runs no container runtime at all."""
+        return None
 
     def facts(self) -> EngineFacts:
         """The engine's health facts (raises EngineUnavailable when it cannot be asked)."""

@@ -60,8 +60,8 @@ class FakeEngine:
     def info(self) -> dict[str, Any]:
         return {"Runtimes": {"runc": {}}}
 
-    def runtimes(self) -> set[str]:
-        return {"runc"}
+    def runtimes(self) -> dict[str, Any]:
+        return {"runc": {"path": "runc"}}
 
     def image(self, ref: str) -> ImageInfo:
         if ref not in self._images:

@@ -87,9 +87,10 @@ class DockerEngine:
         with _translated("cannot read the engine version"):
             return dict(self._api.version())
 
-    def runtimes(self) -> set[str]:
+    def runtimes(self) -> dict[str, Any]:
+        """The engine's runtimes by name, each with its entry (``path``, ``runtimeArgs``)."""
         with _translated("cannot read the engine's runtimes"):
-            return set((self._api.info().get("Runtimes") or {}).keys())
+            return dict(self._api.info().get("Runtimes") or {})
 
     def image(self, ref: str) -> ImageInfo:
         try:

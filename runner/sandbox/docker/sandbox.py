@@ -10,12 +10,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from runner import limits
 from runner.errors import (
     GpuUnavailable,
     InfraError,
     OutputTooLarge,
+    RuntimeUnavailable,
     StreamEnded,
 )
 from runner.sandbox.base import (
@@ -37,6 +39,7 @@ from runner.sandbox.docker.streams import STDOUT, Demuxer, FrameError
 from runner.sandbox.docker.watchdog import WATCHDOG
 from runner.sandbox.logs import LogCapture
 from runner.sandbox.polling import ResourceSampler, check_pending_stdout, time_left
+from runner.sandbox.runtimes import GVISOR, missing_runtime, runtime_kind
 
 _RECV_BYTES = 1 << 16
 
@@ -217,7 +220,7 @@ class DockerProvider(SandboxProvider):
 
     def __init__(self, engine: DockerEngine | None = None) -> None:
         self._engine = engine or DockerEngine()
-        self._runtimes: set[str] | None = None
+        self._runtimes: dict[str, Any] | None = None
 
     @property
     def engine(self) -> DockerEngine:
@@ -255,10 +258,13 @@ class DockerProvider(SandboxProvider):
     def gpu_capable(self) -> bool:
         return GPU_RUNTIME in self.runtimes()
 
-    def runtimes(self) -> set[str]:
+    def runtimes(self) -> dict[str, Any]:
         if self._runtimes is None:
             self._runtimes = self._engine.runtimes()
         return self._runtimes
+
+    def runtime_kind(self, runtime: str) -> str:
+        return runtime_kind(runtime, self.runtimes())
 
     def has_image(self, ref: str) -> bool:
         return self._engine.has_image(ref)
@@ -276,10 +282,45 @@ class DockerProvider(SandboxProvider):
     def forget(self, image: ImageInfo) -> float:
         return forget_host_caches(self._engine.layer_dirs(image.id))
 
+    def try_runtime(self, runtime: str, image: str, timeout: float = 60.0) -> float:
+        """Start ``true`` in ``image`` under ``runtime`` (no network) and return the seconds
+        it took; raises InfraError saying how it failed (``airlock doctor``)."""
+        started = time.monotonic()
+        labels = {
+            limits.LABEL_MANAGED: "1",
+            limits.LABEL_OWNER: owner_label(),
+            limits.LABEL_DEADLINE: deadline_label(timeout),
+        }
+        container_id = self._engine.create(
+            {"image": image, "command": ["true"], "runtime": runtime, "network_mode": "none",
+             "labels": labels, "detach": True}
+        )  # fmt: skip
+        try:
+            self._engine.start(container_id)
+            ended = self._engine.wait(container_id, timeout)
+        finally:
+            self._engine.remove(container_id)
+        if ended is None:
+            raise InfraError(f"a container under '{runtime}' did not finish in {timeout:.0f} s")
+        if ended.exit_code != 0:
+            raise InfraError(f"a container under '{runtime}' exited with {ended.exit_code}")
+        return time.monotonic() - started
+
+    def check_runtime(self, runtime: str) -> None:
+        missing = missing_runtime(runtime, self.runtimes())
+        if missing:
+            raise RuntimeUnavailable(missing)
+
     def check(self, spec: SandboxSpec) -> None:
+        self.check_runtime(spec.runtime)
         if spec.limits.gpus == 0:
             return
-        problem = gpu_problem(spec, self.runtimes())
+        if self.runtime_kind(spec.runtime) == GVISOR:
+            raise GpuUnavailable(
+                f"the bundle asks for {spec.limits.gpus} GPU(s); Airlock gives GPUs to runc "
+                "containers only: run GPU bundles without --runtime runsc"
+            )
+        problem = gpu_problem(spec, set(self.runtimes()))
         if problem:
             raise GpuUnavailable(problem)
 

@@ -103,6 +103,9 @@ def create_kwargs(spec: SandboxSpec) -> dict[str, Any]:
         "ulimits": [{"name": "msgqueue", "soft": 0, "hard": 0}],
         "sysctls": dict(IPC_SYSCTLS),
         "masked_paths": list(MASKED_PATHS),
+        # always named, so a host whose dockerd defaults to another runtime cannot change
+        # what the fold runs under (and what its result records)
+        "runtime": spec.runtime,
     }
     if spec.limits.gpus > 0:
         kwargs["device_requests"] = [{"count": spec.limits.gpus, "capabilities": [["gpu"]]}]
