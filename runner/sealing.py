@@ -93,6 +93,7 @@ def seal_resources(exact: FoldResources) -> FoldResources:
         exit_code=exit_class(exact.exit_code),
         oom_killed=exact.oom_killed,
         gpus=exact.gpus,
+        runtime=exact.runtime,  # the organizer's choice, not the submission's
     )
 
 

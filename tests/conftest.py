@@ -32,3 +32,20 @@ def docker_client() -> Iterator[object]:
             _unavailable(f"image {image} missing; run `make images`")
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def gvisor(docker_client: object) -> str:
+    """The gVisor runtime's name, set up by scripts/ensure-gvisor.sh (installs Debian's runsc
+    and registers it with dockerd when absent, as root). Skips, with the script's own reason,
+    only where this host cannot run it (e.g. a kernel that refuses its ptrace platform)."""
+    import subprocess
+
+    from tests.helpers import REPO
+
+    done = subprocess.run([str(REPO / "scripts" / "ensure-gvisor.sh")], capture_output=True,
+                          text=True, timeout=600, check=False)  # fmt: skip
+    if done.returncode != 0:
+        reason = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]
+        pytest.skip(f"gVisor cannot run on this host: {' '.join(reason) or 'no reason given'}")
+    return "runsc"

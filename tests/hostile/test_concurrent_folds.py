@@ -58,13 +58,18 @@ def _sealed_truth(bundle: Path, fold: str) -> dict[str, int]:
 
 
 def _standalone(
-    docker_client: Any, image: str, mode: str, volumes: dict[str, dict[str, str]]
+    docker_client: Any,
+    image: str,
+    mode: str,
+    volumes: dict[str, dict[str, str]],
+    runtime: str = "runc",
 ) -> Any:
     """A container of the hostile image started the old way: engine init, shared mounts."""
     return docker_client.containers.run(
         image,
         detach=True,
         init=True,
+        runtime=runtime,
         network_mode="none",
         read_only=True,
         user="10001:10001",
@@ -75,11 +80,9 @@ def _standalone(
     )
 
 
-def test_collusion_through_locks_works_when_containers_share_a_file(
-    docker_client: Any, lomo: Path
-) -> None:
-    """Positive control: three containers with the engine's init binary mounted (one host
-    file in all of them) pass each other their training labels: AUROC 1.0 on every fold."""
+def _collude_sharing_a_file(docker_client: Any, lomo: Path, runtime: str) -> list[float]:
+    """Three colluders at once with the engine's init binary mounted (one host file in all
+    of them); the AUROC each reaches on its fold's test set from what it heard."""
     image = _build(docker_client, "collude", TARGET_FOLD="*")
     containers = []
     try:
@@ -89,33 +92,71 @@ def test_collusion_through_locks_works_when_containers_share_a_file(
                 str(base / "train"): {"bind": "/airlock/train", "mode": "ro"},
                 str(base / "test"): {"bind": "/airlock/test", "mode": "ro"},
             }
-            containers.append(_standalone(docker_client, image, "collude", volumes))
+            containers.append(_standalone(docker_client, image, "collude", volumes, runtime))
         scores = []
         for fold, container in zip(FOLDS, containers, strict=True):
-            container.wait(timeout=120)
+            container.wait(timeout=180)
             guesses = json.loads(container.logs(stderr=False).decode().strip().splitlines()[-1])
             scores.append(_auroc(_sealed_truth(lomo, fold), guesses))
     finally:
         for container in containers:
             container.remove(force=True)
+    return scores
+
+
+def test_collusion_through_locks_works_when_containers_share_a_file(
+    docker_client: Any, lomo: Path
+) -> None:
+    """Positive control: three containers with the engine's init binary mounted (one host
+    file in all of them) pass each other their training labels: AUROC 1.0 on every fold."""
+    scores = _collude_sharing_a_file(docker_client, lomo, "runc")
     print(f"positive control (shared init binary): AUROC per fold {scores}")
     assert scores == [1.0, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("schedule", ["concurrent", "default"])
+@pytest.mark.gvisor
+def test_gvisor_contains_the_lock_channel_even_through_a_shared_file(
+    docker_client: Any, lomo: Path, gvisor: str, hostile_report: list[dict[str, Any]]
+) -> None:
+    """The positive control's very set-up (init binary mounted in all three) under gVisor:
+    each sandbox's sentry keeps its own lock table, so nothing passes (AUROC 0.5)."""
+    scores = _collude_sharing_a_file(docker_client, lomo, gvisor)
+    print(f"shared init binary under gVisor: AUROC per fold {scores}")
+    hostile_report.append(
+        {
+            "case": "collude through locks on a shared host file, 3 at once (gVisor)",
+            "fold": "all 3",
+            "expected": "AUROC 0.5",
+            "status": "AUROC " + " / ".join(f"{v:.3f}" for v in scores),
+            "other": "-",
+            "rss_mib": 0,
+            "reason": "the same set-up under runc: AUROC 1.000 on every fold",
+        }
+    )
+    assert scores == [0.5, 0.5, 0.5]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["concurrent", "default", pytest.param("concurrent-gvisor", marks=pytest.mark.gvisor)],
+)
 def test_colluding_folds_score_at_chance(
     docker_client: Any,
     lomo: Path,
     tmp_path: Path,
     schedule: str,
     hostile_report: list[dict[str, Any]],
+    request: pytest.FixtureRequest,
 ) -> None:
     """`airlock run --jobs 3` in sealed mode: with folds overlapping (concurrent) nothing
-    is shared any more, and the default schedule never overlaps them at all."""
+    is shared any more, and the default schedule never overlaps them at all; the same
+    under gVisor (`--runtime runsc`)."""
     image = _build(docker_client, "collude", TARGET_FOLD="*")
     extra = ["--sealed-mode", "--jobs", "3"]
-    if schedule == "concurrent":
+    if schedule.startswith("concurrent"):
         extra += ["--fold-schedule", "concurrent"]
+    if schedule.endswith("gvisor"):
+        extra += ["--runtime", request.getfixturevalue("gvisor")]
     code, rss, _stdout, stderr = _run(image, lomo, tmp_path / "results", *extra)
     assert code == 0, stderr[-2000:]
     (result_path,) = (tmp_path / "results").glob("*/*/result.json")
@@ -140,7 +181,7 @@ def test_colluding_folds_score_at_chance(
     ]
     spans = sorted((r["started_at"], r["finished_at"]) for r in records)
     overlapping = any(spans[i + 1][0] < spans[i][1] for i in range(len(spans) - 1))
-    assert overlapping is (schedule == "concurrent")  # the channel had its chance, or none
+    assert overlapping is schedule.startswith("concurrent")  # the channel had its chance
     for fold in FOLDS:  # and the colluder heard nothing in any fold
         log = (result_path.parent / "logs" / f"{fold}.stderr.log").read_text()
         assert "heard 0 of" in log, log[-500:]
