@@ -10,13 +10,13 @@ RESULTS ?= results
 IMAGE ?=
 DEMO_SAMPLES := random majority logreg
 
-.PHONY: help setup docker images demo submit test test-unit lint format bench bench-scoring bench-pool schemas docs-screenshot clean
+.PHONY: help setup docker images demo submit test test-unit lint format bench bench-scoring bench-leaderboard bench-runtimes bench-pool schemas docs-screenshot clean
 
 help:
 	@echo "make demo                  build everything, run the sample submissions on every sample bundle"
 	@echo "make test                  set up, lint and run the whole test suite (what CI runs)"
 	@echo "make submit IMAGE=my/model:tag   submit to your competition server (after airlock login), else a dry run on task_bundles/"
-	@echo "make setup | images | lint | bench | bench-scoring | bench-pool | clean"
+	@echo "make setup | images | lint | bench | bench-scoring | bench-leaderboard | bench-runtimes | bench-pool | clean"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ bench-scoring: setup
 
 bench-leaderboard: setup
 	$(BIN)/python benchmarks/leaderboard.py
+
+bench-runtimes: images
+	scripts/ensure-gvisor.sh
+	$(BIN)/python benchmarks/runtimes.py
 
 bench-pool: images
 	scripts/ensure-services.sh

@@ -178,12 +178,8 @@ def run(
     console = output_console(stderr=True, quiet=quiet)
     if (image is None) == (command is None):
         raise fail("give exactly one of --image IMAGE or --command COMMAND", EXIT_USAGE)
-    if command is not None and runtime != "runc":
-        raise fail(
-            f"--runtime {runtime} runs containers; --command runs a local process", EXIT_USAGE
-        )
     with user_errors():
-        provider = _provider(console, command, workdir)
+        provider = _provider(console, command, workdir, runtime)
         if sealed_mode and jobs > 1 and fold_schedule is None:
             _note_one_fold_at_a_time(console, jobs)
         request = _request(
@@ -209,12 +205,17 @@ def run(
     _exit_for(stored)
 
 
-def _provider(console: Console, command: str | None, workdir: Path) -> SandboxProvider:
+def _provider(
+    console: Console, command: str | None, workdir: Path, runtime: str
+) -> SandboxProvider:
     """The local-process provider for --command (with its warnings), else Docker."""
+    from runner.errors import UsageError
     from runner.sandbox.providers import provider_for
 
     if command is None:
         return provider_for("docker")
+    if runtime != "runc":
+        raise UsageError(f"--runtime {runtime} runs containers; --command runs a local process")
     provider = provider_for("local", command=command, workdir=workdir)
     console.print(
         "[bold yellow]NOT SEALED[/]: --command runs the submission as a local process "
