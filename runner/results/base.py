@@ -7,12 +7,20 @@ by URI (``store_at``) never makes two store modules import each other.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 
 from runner.results.model import SubmissionResult
 
 RESULT_NAME = "result.json"
 """Written last under each key: a key without it is an unfinished run."""
+
+_LEGACY_SUBMISSION = re.compile(r"[0-9a-f]{12}")
+
+
+def is_legacy_submission(name: str) -> bool:
+    """A top-level directory of Airlock 0.1's layout: an image id alone (12 hex digits)."""
+    return _LEGACY_SUBMISSION.fullmatch(name) is not None
 
 
 class ResultStore(ABC):

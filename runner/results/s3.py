@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.errors import StoreError
-from runner.results.base import RESULT_NAME, ResultStore
+from runner.errors import OldStoreLayout, StoreError
+from runner.results.base import RESULT_NAME, ResultStore, is_legacy_submission
 from runner.results.model import SubmissionResult
 from runner.storage.s3 import S3Prefix
 
@@ -54,6 +54,18 @@ class S3ResultStore(ResultStore):
         endpoint = getattr(getattr(self.objects.client, "meta", None), "endpoint_url", "?")
         return f"{self.uri} is reachable and listable at {endpoint} (writes not tried)"
 
+    def check_layout(self) -> None:
+        """Refuse a prefix holding Airlock 0.1 results (keyed by image only), as the local
+        store does; they are migrated through a local copy."""
+        found = [name for name in self.objects.top_level() if is_legacy_submission(name)]
+        if found:
+            raise OldStoreLayout(
+                f"{self.uri} holds {len(found)} result(s) in the layout of Airlock 0.1 (keyed by "
+                f"image only, e.g. {found[0]}/), which mixes up teams that ran the same image; "
+                f"copy them to a directory DIR, run airlock results migrate --results DIR, then "
+                f"airlock publish DIR --to a new prefix"
+            )
+
     def put_artifact(self, key: str, name: str, data: bytes) -> str:
         return self.objects.write(self.objects.key(key, name), data)
 
@@ -82,6 +94,7 @@ class S3ResultStore(ResultStore):
         return self.objects.keys(is_result)
 
     def results(self) -> list[SubmissionResult]:
+        self.check_layout()
         found = []
         for key in self.result_keys():
             raw = self.objects.read(key)

@@ -31,9 +31,8 @@ from pathlib import Path
 from runner.errors import OldStoreLayout, StoreError
 from runner.results.base import RESULT_NAME as RESULT_NAME  # noqa: PLC0414 - re-exported
 from runner.results.base import ResultStore as ResultStore  # noqa: PLC0414 - re-exported
+from runner.results.base import is_legacy_submission
 from runner.results.model import SubmissionResult
-
-_LEGACY_SUBMISSION = re.compile(r"[0-9a-f]{12}")
 
 
 def submission_key(team: str, image_id: str) -> str:
@@ -82,9 +81,7 @@ class LocalResultStore(ResultStore):
         if not self.root.is_dir():
             return []
         return sorted(
-            p.name
-            for p in self.root.iterdir()
-            if p.is_dir() and _LEGACY_SUBMISSION.fullmatch(p.name)
+            p.name for p in self.root.iterdir() if p.is_dir() and is_legacy_submission(p.name)
         )
 
     def check_layout(self) -> None:

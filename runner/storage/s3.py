@@ -93,6 +93,23 @@ class S3Prefix:
                 return sorted(keys)
             token = page.get("NextContinuationToken")
 
+    def top_level(self) -> list[str]:
+        """The first path segments of the keys under this prefix ("directories"), sorted."""
+        names: list[str] = []
+        token: str | None = None
+        prefix = self.listed
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/"}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self.call("list_objects_v2", prefix or "/", **kwargs)
+            names += [
+                p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+            ]
+            if not page.get("IsTruncated"):
+                return sorted(names)
+            token = page.get("NextContinuationToken")
+
     def download_all(self, target: Path) -> int:
         """Copy every object under this prefix into ``target``; returns the count."""
         from botocore.exceptions import BotoCoreError, ClientError

@@ -57,6 +57,34 @@ def test_upload_list_overwrite(s3_server: dict[str, Any], tmp_path: Path) -> Non
     assert len(store.results()) == 2
 
 
+def test_a_prefix_in_the_old_layout_is_refused_with_the_way_out(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """Airlock 0.1 keyed results by image id alone; an S3 prefix holding them is refused
+    like a local directory (listing only its top level: one request however big it is)."""
+    from runner.errors import OldStoreLayout
+    from tests.unit.test_leaderboard_ranking import result
+
+    old = result("team-a", "a", "b1", [0.7, 0.7]).model_dump_json(by_alias=True).encode()
+    client = s3_server["client"]
+    client.put_object(Bucket=BUCKET, Key="old/aaaaaaaaaaaa/b1@cccccccccccc/result.json", Body=old)
+    client.put_object(Bucket=BUCKET, Key="new/team-a.0f90a0@aaaaaaaaaaaa/b1@cc/result.json",
+                      Body=old)  # fmt: skip
+    store = S3ResultStore(f"s3://{BUCKET}/old")
+    with pytest.raises(OldStoreLayout) as refused:
+        store.check_layout()
+    assert str(refused.value) == (
+        f"s3://{BUCKET}/old holds 1 result(s) in the layout of Airlock 0.1 (keyed by image "
+        "only, e.g. aaaaaaaaaaaa/), which mixes up teams that ran the same image; copy them to "
+        "a directory DIR, run airlock results migrate --results DIR, then airlock publish DIR "
+        "--to a new prefix"
+    )
+    with pytest.raises(OldStoreLayout):
+        store.results()
+    S3ResultStore(f"s3://{BUCKET}/new").check_layout()
+    assert len(S3ResultStore(f"s3://{BUCKET}/new").results()) == 1
+
+
 def test_fold_records_and_results_of_two_submissions_are_listed_apart(
     s3_server: dict[str, Any], tmp_path: Path
 ) -> None:
