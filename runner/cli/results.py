@@ -14,10 +14,6 @@ import typer
 
 from runner.cli.errors import EXIT_USAGE, fail, output_console, user_errors
 from runner.cli.shapes import (
-    BoardEntryJSON,
-    BoardJSON,
-    BoardRowJSON,
-    BoardTaskJSON,
     CellJSON,
     LeaderboardJSON,
     QuietOption,
@@ -34,6 +30,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from runner.leaderboard.ranking import Board, DeclaredTask
+    from runner.leaderboard.robustness import Robustness
     from runner.results.compare import Comparison
     from runner.results.model import SubmissionResult
 
@@ -57,13 +54,14 @@ def _header(team: str, image: str) -> str:
 def _cell_json(result: SubmissionResult | None) -> CellJSON | None:
     if result is None:
         return None
-    agg = result.aggregate
+    agg, robust = result.aggregate, result.statistics.robustness
     return CellJSON(
         mean=finite(agg.mean),
         sd=finite(agg.sd),
         n_folds=agg.n_folds,
         n_scored=agg.n_scored,
         failed_folds=list(agg.failed_folds),
+        robustness=None if robust is None else finite(robust.score),
         bundle_hash=result.provenance.bundle_hash,
         finished_at=result.provenance.finished_at.isoformat(),
     )
@@ -222,46 +220,6 @@ def publish(
 # --- leaderboard --------------------------------------------------------------------------
 
 
-def _boards_json(boards: list[Board]) -> list[BoardJSON]:
-    shown = []
-    for board in boards:
-        rows = []
-        for rank, row in enumerate(board.rows, start=1):
-            entries = []
-            for bundle_id, task, _ in board.tasks:
-                entry = row.entries.get(bundle_id)
-                status = "missing" if entry is None else entry.status
-                entries.append(
-                    BoardEntryJSON(
-                        task=task,
-                        status=status,
-                        value=finite(entry.score) if entry and status == "scored" else None,
-                        mean=finite(entry.mean) if entry else None,
-                        reason=entry.reason if entry else "not submitted",
-                    )
-                )
-            rows.append(
-                BoardRowJSON(
-                    rank=rank,
-                    team=row.team,
-                    image=row.image_ref,
-                    image_id=row.image_id,
-                    composite=finite(row.composite),
-                    complete=row.tier == 0,
-                    tasks=entries,
-                )
-            )
-        shown.append(
-            BoardJSON(
-                title=board.title,
-                rule=board.rule,
-                tasks=[BoardTaskJSON(bundle=b, task=t, metric=m) for b, t, m in board.tasks],
-                rows=rows,
-            )
-        )
-    return shown
-
-
 def _declared(paths: list[Path]) -> list[DeclaredTask]:
     """The tasks of the bundles given with --suite (their specs only: nothing is verified)."""
     from runner.bundle.load import read_spec, suite_bundles
@@ -317,12 +275,11 @@ def _rankable(results: str, quiet: bool) -> tuple[list[SubmissionResult], int]:
     return found, len(unsealed)
 
 
-def _write_boards(boards: list[Board], out: Path, found: list[SubmissionResult]) -> None:
+def _write_boards(boards: list[Board], out: Path, robustness: Robustness) -> None:
     from runner.leaderboard import render
-    from runner.leaderboard.robustness import Robustness
 
     try:
-        render.write_all(boards, out, Robustness.of(found))
+        render.write_all(boards, out, robustness)
     except OSError as exc:
         raise fail(
             f"cannot write the leaderboard to {out}: {exc.strerror or exc}; "
@@ -371,7 +328,9 @@ def leaderboard(
     ladder: LadderOption = None,
 ) -> None:
     """Rank every complete result by the hosted benchmark's rules; write md, csv and html."""
+    from runner.leaderboard.export import boards_json
     from runner.leaderboard.ranking import Resampling, build_boards
+    from runner.leaderboard.robustness import Robustness
 
     if per_team not in ("best", "latest"):
         raise fail(f"--per-team {per_team!r} is not a choice; use best or latest", EXIT_USAGE)
@@ -379,14 +338,18 @@ def leaderboard(
     with user_errors():
         declared, sampling = _declared(suite or []), Resampling(resamples, seed, alpha)
         boards = build_boards(found, per_team, declared, resampling=sampling, ladder=ladder)  # type: ignore[arg-type]
-    _write_boards(boards, out, found)
+    robustness = Robustness.of(found)
+    _write_boards(boards, out, robustness)
     rows = sum(len(b.rows) for b in boards)
     summary = f"wrote {out}/leaderboard.{{md,csv,html}}: {len(boards)} board(s), {rows} row(s)"
     if as_json:
         note(summary, quiet)
         print_json(
             LeaderboardJSON(
-                out=str(out), per_team=per_team, left_out=left_out, boards=_boards_json(boards)
+                out=str(out),
+                per_team=per_team,
+                left_out=left_out,
+                boards=boards_json(boards, robustness),
             )
         )
     elif not quiet:

@@ -1,5 +1,6 @@
 """What the read commands print with ``--json`` (``airlock results table``, ``airlock
-leaderboard``, ``airlock bundle list`` and ``bundle validate``), defined once as TypedDicts.
+leaderboard``, ``airlock bundle list`` and ``bundle validate``), defined once as TypedDicts
+(a board's own shape is in runner/leaderboard/export.py, which the competition API shares).
 
 Each ``--json`` help text is rendered from these shapes, so the documented shape is the
 printed one. With ``--json`` stdout holds the JSON alone; notes for people go to stderr.
@@ -14,6 +15,8 @@ import typing
 from typing import Annotated, Any, Literal, TypedDict
 
 import typer
+
+from runner.leaderboard.export import BoardJSON
 
 
 class SubmissionJSON(TypedDict):
@@ -31,6 +34,8 @@ class CellJSON(TypedDict):
     n_folds: int
     n_scored: int
     failed_folds: list[str]
+    robustness: float | None
+    """The robustness score (mean rAUC of its probes); null without probe results."""
     bundle_hash: str
     finished_at: str
 
@@ -48,39 +53,6 @@ class ResultsTableJSON(TypedDict):
     store: str
     columns: list[SubmissionJSON]
     rows: list[TableRowJSON]
-
-
-class BoardTaskJSON(TypedDict):
-    bundle: str
-    task: str
-    metric: str
-
-
-class BoardEntryJSON(TypedDict):
-    task: str
-    status: Literal["scored", "failed", "undefined", "missing"]
-    value: float | None
-    """The score the board ranks on (normalized for SpaceOmicsBench); null unless scored."""
-    mean: float | None
-    reason: str
-
-
-class BoardRowJSON(TypedDict):
-    rank: int
-    team: str
-    image: str
-    image_id: str
-    composite: float | None
-    complete: bool
-    tasks: list[BoardEntryJSON]
-    """Lined up with the board's ``tasks``."""
-
-
-class BoardJSON(TypedDict):
-    title: str
-    rule: str
-    tasks: list[BoardTaskJSON]
-    rows: list[BoardRowJSON]
 
 
 class LeaderboardJSON(TypedDict):

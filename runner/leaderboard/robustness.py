@@ -3,7 +3,8 @@ robustness score and, on the HTML page, a small curve per task (inline SVG) of t
 clean skill each probe kind keeps as its strength grows (docs/robustness.md).
 
 Robustness is shown beside the ranking, never in it: the boards rank by the benchmarks' own
-rules. A board gets the column only when some of its rows have probe results.
+rules. A board gets the column only when some of its rows have probe results, and never
+under the Ladder (public scores only).
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class Robustness:
         ]
 
     def shown(self, board: Board) -> bool:
+        """Whether the board gets the column: some row has probe results, and the board is
+        not under the Ladder (robustness figures are computed from the exact scores the
+        Ladder withholds, so they would be an oracle of their own)."""
+        if board.ladder is not None:
+            return False
         return any(s is not None for row in board.rows for _, s in self.entries(board, row))
 
     def score(self, board: Board, row: Row) -> tuple[float | None, int]:

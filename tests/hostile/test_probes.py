@@ -61,6 +61,7 @@ def test_a_hostile_probe_leaves_the_clean_verdict_and_is_typed(
 ) -> None:
     image = _build(docker_client, behaviour)
     code, rss, stdout, stderr = _run(image, hostile_bundle, tmp_path / "results", *PROBES)
+    assert code == 0, (stdout + stderr)[-3000:]
     path, folds = _folds(tmp_path / "results")
     attacked, other = folds[TARGET_FOLD], folds["mission_M2"]
     first, second = attacked["robustness"]["levels"]
@@ -79,7 +80,6 @@ def test_a_hostile_probe_leaves_the_clean_verdict_and_is_typed(
     assert attacked["robustness"]["rauc"] == {"dropout": None, "noise": None}
     assert "probe" in attacked["resources"]["phases"]
     assert {lv["status"] for lv in other["robustness"]["levels"]} == {"ok"}
-    assert code == 0, stderr[-2000:]
     assert "Traceback" not in _runner_own_lines(stdout + stderr)
     assert not _CONTROL.search(stdout + stderr), "escape sequences reached the terminal"
     assert path.stat().st_size < 200_000
@@ -99,6 +99,7 @@ def test_sealed_mode_shows_a_failed_probe_s_template_and_nothing_it_wrote(
     code, rss, stdout, stderr = _run(
         image, hostile_bundle, tmp_path / "results", "--sealed-mode", *PROBES
     )
+    assert code == 0, (stdout + stderr)[-3000:]
     path, folds = _folds(tmp_path / "results")
     attacked = folds[TARGET_FOLD]
     first, second = attacked["robustness"]["levels"]
