@@ -113,6 +113,7 @@ def _row(board: Board, rank: int, row: Row, robustness: Robustness) -> dict[str,
         "composite": export.finite(row.composite),
         "complete": row.tier == 0,
         "submissions": row.submissions,
+        "runtimes": sorted(row.runtimes),
         "uncertainty": export.row_uncertainty(row),
         "robustness": export.row_robustness(robustness, board, row),
         "tasks": [

@@ -64,6 +64,8 @@ class BoardRowJSON(TypedDict):
     image_id: str
     composite: float | None
     complete: bool
+    runtimes: list[str]
+    """Container runtimes the row's folds ran under (runc; runsc: gVisor, slower)."""
     uncertainty: RankIntervalJSON | None
     """Null on a board under the Ladder or where nothing is scored."""
     robustness: float | None
@@ -195,6 +197,7 @@ def boards_json(boards: list[Board], robustness: Robustness | None = None) -> li
                     image_id=row.image_id,
                     composite=finite(row.composite),
                     complete=row.tier == 0,
+                    runtimes=sorted(row.runtimes),
                     uncertainty=row_uncertainty(row),
                     robustness=row_robustness(robustness, board, row),
                     tasks=[

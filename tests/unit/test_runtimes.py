@@ -189,3 +189,25 @@ def test_runtime_is_for_containers_only(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "--runtime runsc runs containers; --command runs a local process" in done.stderr
+
+
+def test_a_gvisor_result_is_marked_on_every_board_format() -> None:
+    from runner.leaderboard.export import boards_json
+    from runner.leaderboard.ranking import build_boards
+    from runner.leaderboard.render import html_page, markdown
+    from tests.unit.test_leaderboard_ranking import result
+
+    gvisor = result("team-g", "a", "task1", [0.8, 0.9])
+    gvisor.folds[:] = [
+        f.model_copy(update={"resources": f.resources.model_copy(update={"runtime": "runsc"})})
+        for f in gvisor.folds
+    ]
+    older = result("team-r", "b", "task1", [0.6, 0.7])  # written before runtimes were recorded
+    boards = build_boards([gvisor, older])
+    rows = {row["team"]: row for board in boards_json(boards) for row in board["rows"]}
+    assert rows["team-g"]["runtimes"] == ["runsc"] and rows["team-r"]["runtimes"] == ["runc"]
+    text = markdown(boards)
+    assert "team-g (`aaaaaaaaaaaa`) [gVisor]" in text and "team-r (`bbbbbbbbbbbb`) |" in text
+    page = html_page(boards)
+    assert '<span class="runtime" title="container runtime">gVisor</span>' in page
+    assert "<dt>runtime</dt><dd>runsc</dd>" in page and "<dt>runtime</dt><dd>runc</dd>" in page
