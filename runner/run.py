@@ -80,8 +80,9 @@ class RunRequest:
     times: TimeRequest = field(default_factory=TimeRequest)
     probes: ProbeRequest | None = None
     """Robustness probes after each fold's clean predict (off unless asked)."""
-    runtime: str = DEFAULT_RUNTIME
-    """The container runtime every fold runs under (``--runtime``; runsc: gVisor)."""
+    runtime: str | None = None
+    """The container runtime every fold runs under (``--runtime``; runsc: gVisor); None:
+    the engine's default."""
 
 
 class RunListener:
@@ -181,8 +182,8 @@ class SuiteRunner:
         policy = LogPolicy.of(request.sealed_mode, request.log_lines)
         self._schedule = request.schedule or FoldSchedule.default(request.sealed_mode)
         team = request.team or team_of(request.image)
-        runtime = request.runtime if isolated else None
-        kind = self._provider.runtime_kind(request.runtime) if isolated else None
+        runtime = self._provider.resolve_runtime(request.runtime) if isolated else None
+        kind = self._provider.runtime_kind(runtime) if runtime else None
         for bundle in bundles:
             refused = refusal(bundle.spec.id, bundle.spec.required_runtime, runtime, kind)
             if refused:
@@ -206,7 +207,9 @@ class SuiteRunner:
             raise UsageError(f"--fold {', '.join(sorted(unknown))}: no such fold (folds: {known})")
         for plan in plans:  # refuse impossible runs before anything starts
             self._provider.check(
-                SandboxSpec(image.id, plan.bundle.path, plan.applied, runtime=request.runtime)
+                SandboxSpec(
+                    image.id, plan.bundle.path, plan.applied, runtime=runtime or DEFAULT_RUNTIME
+                )
             )
         return plans
 

@@ -38,14 +38,17 @@ def docker_client() -> Iterator[object]:
 def gvisor(docker_client: object) -> str:
     """The gVisor runtime's name, set up by scripts/ensure-gvisor.sh (installs Debian's runsc
     and registers it with dockerd when absent, as root). Skips, with the script's own reason,
-    only where this host cannot run it (e.g. a kernel that refuses its ptrace platform)."""
+    where this host cannot run it (exit 77: e.g. a kernel that refuses its ptrace platform);
+    a failed set-up is a failure under AIRLOCK_REQUIRE_DOCKER=1, like a missing engine."""
     import subprocess
 
     from tests.helpers import REPO
 
     done = subprocess.run([str(REPO / "scripts" / "ensure-gvisor.sh")], capture_output=True,
                           text=True, timeout=600, check=False)  # fmt: skip
+    reason = " ".join((done.stderr.strip() or done.stdout.strip()).splitlines()[-1:])
+    if done.returncode == 77:
+        pytest.skip(f"gVisor cannot run on this host: {reason}")
     if done.returncode != 0:
-        reason = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]
-        pytest.skip(f"gVisor cannot run on this host: {' '.join(reason) or 'no reason given'}")
+        _unavailable(f"scripts/ensure-gvisor.sh failed: {reason}")
     return "runsc"

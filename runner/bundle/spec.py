@@ -209,6 +209,10 @@ class BundleSpec(_Strict):
             raise ValueError("positive_class is only for binary tasks")
         _unique("folds", self.folds)
         check_metric_names(self.task_type, self.metrics.all)
+        if self.required_runtime == "runsc" and self.resources.gpus > 0:
+            raise ValueError(
+                "isolation.runtime runsc (gVisor) cannot give GPUs: set resources.gpus to 0"
+            )
         return self
 
     @model_serializer(mode="wrap")

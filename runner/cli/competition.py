@@ -49,7 +49,7 @@ def serve(
     uploads: Annotated[
         Path | None, typer.Option(help="Where uploads wait while they are checked (default: /tmp).")
     ] = None,
-    runtime: RuntimeOption = "runc",
+    runtime: RuntimeOption = None,
 ) -> None:
     """Host a competition: an HTTP API (OpenAPI at /docs) and its executor."""
     from runner.competition.server import ServeOptions
@@ -59,7 +59,7 @@ def serve(
         raise fail(
             "--broker needs --registry: workers pull submissions' images from it", EXIT_USAGE
         )
-    if broker is not None and runtime != "runc":
+    if broker is not None and runtime is not None:
         raise fail("with --broker the workers run the folds: give them --runtime", EXIT_USAGE)
     with user_errors():
         options = ServeOptions(competition, db, host, port, broker, registry, uploads, runtime)

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 RuntimeOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        envvar="AIRLOCK_RUNTIME",
         help="Container runtime of every fold: runc, or runsc for gVisor's user-space kernel "
-        "(set up by scripts/ensure-gvisor.sh; docs/security.md). Recorded with each fold.",
+        "(set up by scripts/ensure-gvisor.sh; docs/security.md). Default: the engine's "
+        "default runtime (runc unless dockerd sets default-runtime). Recorded with each fold.",
     ),
 ]

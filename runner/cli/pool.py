@@ -85,7 +85,7 @@ def worker(
             "each: the sealed default), one-per-submission, or concurrent (docs/security.md)."
         ),
     ] = "one-per-host",
-    runtime: RuntimeOption = "runc",
+    runtime: RuntimeOption = None,
 ) -> None:
     """Consume jobs and run each fold exactly as `airlock run` does, in sealed containers."""
     from runner.distributed import tasks
@@ -109,6 +109,7 @@ def worker(
                 "must not consume the gpu queue",
                 EXIT_USAGE,
             )
+        runtime = provider.resolve_runtime(runtime) or "runc"
         provider.check_runtime(runtime)
         reaped = provider.reap()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

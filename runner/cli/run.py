@@ -166,7 +166,7 @@ def run(
     fit_seconds: FitOption = None,
     predict_seconds: PredictOption = None,
     probes: ProbesOption = None,
-    runtime: RuntimeOption = "runc",
+    runtime: RuntimeOption = None,
     quiet: RunQuietOption = False,
 ) -> None:
     """Run a submission image (or a local command) on every fold and store the results.
@@ -206,7 +206,7 @@ def run(
 
 
 def _provider(
-    console: Console, command: str | None, workdir: Path, runtime: str
+    console: Console, command: str | None, workdir: Path, runtime: str | None
 ) -> SandboxProvider:
     """The local-process provider for --command (with its warnings), else Docker."""
     from runner.errors import UsageError
@@ -214,7 +214,7 @@ def _provider(
 
     if command is None:
         return provider_for("docker")
-    if runtime != "runc":
+    if runtime is not None:
         raise UsageError(f"--runtime {runtime} runs containers; --command runs a local process")
     provider = provider_for("local", command=command, workdir=workdir)
     console.print(
@@ -252,7 +252,7 @@ def _request(
     fail_fast: bool,
     times: tuple[float | None, float | None, float | None],
     probes: str | None = None,
-    runtime: str = "runc",
+    runtime: str | None = None,
 ) -> RunRequest:
     """The run the options ask for: ``resources`` is (memory, cpus, gpus) and ``times`` the
     (handshake, fit, predict) seconds."""

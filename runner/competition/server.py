@@ -23,7 +23,8 @@ class ServeOptions:
     broker: str | None = None
     registry: str | None = None
     uploads: Path | None = None
-    runtime: str = "runc"
+    runtime: str | None = None
+    """``--runtime``; None: the engine's default."""
 
 
 def build_state(options: ServeOptions) -> ServerState:
@@ -47,7 +48,7 @@ def build_state(options: ServeOptions) -> ServerState:
         bundles=load_phases(competition),
         broker=options.broker,
         registry=options.registry,
-        runtime=options.runtime,
+        runtime=(provider.resolve_runtime(options.runtime) if provider else None) or "runc",
     )
     if options.broker is None:
         _check_runtime(state)
@@ -67,7 +68,9 @@ def _check_runtime(state: ServerState) -> None:
         for bundle in bundles:
             why = refusal(bundle.spec.id, bundle.spec.required_runtime, state.runtime, kind)
             if why:
-                raise UsageError(why.replace("--runtime", "airlock serve --runtime"))
+                raise UsageError(
+                    why.replace("pass --runtime", "start airlock serve with --runtime")
+                )
 
 
 def serve(options: ServeOptions) -> None:

@@ -188,7 +188,7 @@ def store_unrunnable(
 
 
 def plan_for(
-    job: Job, provider: SandboxProvider, cache: Path = DEFAULT_CACHE, runtime: str = "runc"
+    job: Job, provider: SandboxProvider, cache: Path = DEFAULT_CACHE, runtime: str | None = None
 ) -> Plan:
     """Fetch, verify and load the bundle; make sure the image is here (pulling it by digest)
     and the engine has the worker's container runtime."""
@@ -206,6 +206,7 @@ def plan_for(
         bundle, ResourceRequest(memory=job.memory, cpus=job.cpus, gpus=job.gpus)
     )
     provider.check_gpus(applied.gpus)
+    runtime = provider.resolve_runtime(runtime) or "runc"
     provider.check(SandboxSpec(image.id, path, applied, runtime=runtime))
     policy = LogPolicy.of(job.sealed_mode, job.log_lines)
     return Plan(bundle, applied, image, policy, job.team, runtime=runtime)
@@ -220,7 +221,7 @@ def execute(
     final_attempt: bool = True,
     cache: Path = DEFAULT_CACHE,
     schedule: FoldSchedule | None = None,
-    runtime: str = "runc",
+    runtime: str | None = None,
 ) -> Outcome:
     store = store or store_at(job.results_uri)
     plan = plan_for(job, provider, cache, runtime)

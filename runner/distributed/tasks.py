@@ -62,8 +62,9 @@ class WorkerContext:
     cache: Path = DEFAULT_CACHE
     provider: SandboxProvider | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
-    runtime: str = "runc"
-    """The container runtime of every fold this worker runs (``--runtime``)."""
+    runtime: str | None = None
+    """The container runtime of every fold this worker runs (``--runtime``; None: the
+    engine's default)."""
 
     def docker(self) -> SandboxProvider:
         if self.provider is None:

@@ -174,6 +174,11 @@ class SandboxProvider(ABC):
         """Start a trivial sandbox of ``image`` under ``runtime``; returns its seconds."""
         raise UsageError(f"the {self.name} provider has no container runtimes")
 
+    def resolve_runtime(self, requested: str | None) -> str | None:
+        """The runtime a run asking for ``requested`` (None: the default) gets, or None for a
+        provider without container runtimes."""
+        return None
+
     def check_runtime(self, runtime: str) -> None:
         """Raise RuntimeUnavailable when the engine cannot run containers under ``runtime``
         (providers without container runtimes ignore it)."""

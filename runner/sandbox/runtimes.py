@@ -21,12 +21,16 @@ SETUP_HINT = "set it up with `sudo scripts/ensure-gvisor.sh` (docs/security.md)"
 
 def runtime_kind(name: str, engine_runtimes: Mapping[str, Any]) -> str:
     """``runsc`` for an engine runtime whose binary is gVisor's (whatever the host named the
-    entry, e.g. ``gvisor`` or ``runsc-kvm``), else the name itself."""
-    if name == GVISOR:
-        return GVISOR
+    entry, e.g. ``gvisor`` or ``runsc-kvm``), else what its binary is (an entry named
+    ``runsc`` that runs runc is runc). A name the engine lacks is taken at its word: running
+    it is refused anyway (``missing_runtime``)."""
     entry = engine_runtimes.get(name)
-    path = str(entry.get("path", "")) if isinstance(entry, Mapping) else ""
-    return GVISOR if path.rsplit("/", 1)[-1] == GVISOR else name
+    if not isinstance(entry, Mapping):
+        return name
+    binary = str(entry.get("path") or "").rsplit("/", 1)[-1]
+    if binary == GVISOR or GVISOR in str(entry.get("runtimeType") or ""):
+        return GVISOR
+    return name if name != GVISOR else binary or "not gVisor"
 
 
 def missing_runtime(name: str, engine_runtimes: Mapping[str, Any]) -> str | None:

@@ -44,7 +44,13 @@ def test_a_runtime_is_gvisor_by_its_binary_whatever_its_name() -> None:
     assert runtime_kind("gvisor-kvm", ENGINE) == "runsc"
     assert runtime_kind("runc", ENGINE) == "runc"
     assert runtime_kind("nvidia", ENGINE) == "nvidia"
-    assert runtime_kind("runsc", {}) == "runsc"  # named so, even before the engine has it
+    assert runtime_kind("runsc", {}) == "runsc"  # not on the engine: refused when it runs
+    typed = {"gv": {"runtimeType": "io.containerd.runsc.v1"}}
+    assert runtime_kind("gv", typed) == "runsc"
+    # an entry called runsc that runs runc is not gVisor: the bundle's requirement holds
+    impostor = {"runsc": {"path": "/usr/bin/runc"}}
+    assert runtime_kind("runsc", impostor) == "runc"
+    assert refusal("b", "runsc", "runsc", runtime_kind("runsc", impostor)) is not None
 
 
 def test_a_missing_runtime_says_what_the_engine_has_and_how_to_get_gvisor() -> None:
@@ -85,6 +91,9 @@ def test_bundle_yaml_isolation_is_optional_strict_and_written_only_when_set() ->
         BundleSpec.model_validate({**raw, "isolation": {"runtime": "kata"}})
     with pytest.raises(ValidationError, match="Extra inputs"):
         BundleSpec.model_validate({**raw, "isolation": {"runtime": "runsc", "kvm": True}})
+    gpus = {**raw, "isolation": {"runtime": "runsc"}, "resources": {"gpus": 1}}
+    with pytest.raises(ValidationError, match="runsc .gVisor. cannot give GPUs"):
+        BundleSpec.model_validate(gpus)
 
 
 def test_the_container_names_its_runtime_always() -> None:
@@ -95,12 +104,54 @@ def test_the_container_names_its_runtime_always() -> None:
 
 
 class _Engine(FakeEngine):
-    def __init__(self, runtimes: dict[str, object]) -> None:
+    def __init__(self, runtimes: dict[str, object], default: str = "runc") -> None:
         super().__init__({})
         self._runtimes = runtimes
+        self._default = default
 
     def runtimes(self) -> dict[str, object]:  # type: ignore[override]
         return self._runtimes
+
+    def info(self) -> dict[str, object]:  # type: ignore[override]
+        return {"Runtimes": self._runtimes, "DefaultRuntime": self._default}
+
+
+def test_without_runtime_a_run_gets_the_engine_s_default() -> None:
+    """A host whose dockerd runs everything under gVisor (default-runtime) keeps doing so."""
+    hardened = DockerProvider(_Engine(ENGINE, default="runsc"))  # type: ignore[arg-type]
+    assert hardened.resolve_runtime(None) == "runsc"
+    assert hardened.resolve_runtime("runc") == "runc"
+    assert DockerProvider(_Engine(ENGINE)).resolve_runtime(None) == "runc"  # type: ignore[arg-type]
+
+
+def test_a_worker_or_server_fold_of_a_gvisor_bundle_under_runc_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The check in the fold's own road (what pool workers and the competition executor
+    run): an infra_error with the one-line reason, no container started."""
+    import threading
+
+    from runner.evaluate import LogPolicy, evaluate_fold
+    from runner.plan import BundlePlan, load_for_run
+    from runner.sandbox.base import ImageInfo
+    from tests.helpers import bundle_variant
+
+    path = bundle_variant(
+        "synth-loco-3class", tmp_path, folds=["crew_C1"], isolation={"runtime": "runsc"}
+    )
+    (bundle,) = load_for_run([path], None)
+    engine = _Engine(ENGINE)
+    provider = DockerProvider(engine)  # type: ignore[arg-type]
+    image = ImageInfo("x", "sha256:" + "a" * 64, [], "", {})
+    plan = BundlePlan(bundle, _limits(), image, LogPolicy(), "t", runtime="runc")
+    report = evaluate_fold(provider, plan.job("crew_C1", "run"), cancel=threading.Event())
+    assert report.result.status == "infra_error"
+    assert report.result.reason.startswith(
+        "bundle synth-loco-3class requires the gVisor runtime (isolation: {runtime: runsc}) but "
+        "this run uses 'runc'; pass --runtime runsc"
+    )
+    assert report.result.resources.runtime == "runc"
+    assert engine.created == []
 
 
 def test_the_provider_refuses_a_runtime_or_gpus_it_cannot_give() -> None:
@@ -111,7 +162,7 @@ def test_the_provider_refuses_a_runtime_or_gpus_it_cannot_give() -> None:
     provider.check(SandboxSpec("sha256:abc", Path("/data/train"), _limits()))
     both = DockerProvider(_Engine(ENGINE))  # type: ignore[arg-type]
     both.check(spec)
-    with pytest.raises(GpuUnavailable, match="GPUs to runc containers only"):
+    with pytest.raises(GpuUnavailable, match="GPUs to runc containers only, not under 'runsc'"):
         both.check(SandboxSpec("sha256:abc", Path("/data/train"), _limits(1), runtime="runsc"))
 
 

@@ -39,7 +39,7 @@ from runner.sandbox.docker.streams import STDOUT, Demuxer, FrameError
 from runner.sandbox.docker.watchdog import WATCHDOG
 from runner.sandbox.logs import LogCapture
 from runner.sandbox.polling import ResourceSampler, check_pending_stdout, time_left
-from runner.sandbox.runtimes import GVISOR, missing_runtime, runtime_kind
+from runner.sandbox.runtimes import DEFAULT_RUNTIME, GVISOR, missing_runtime, runtime_kind
 
 _RECV_BYTES = 1 << 16
 
@@ -306,6 +306,13 @@ class DockerProvider(SandboxProvider):
             raise InfraError(f"a container under '{runtime}' exited with {ended.exit_code}")
         return time.monotonic() - started
 
+    def resolve_runtime(self, requested: str | None) -> str:
+        """``requested``, else the engine's default runtime (dockerd's ``default-runtime``):
+        a host set up to run everything under gVisor keeps doing so."""
+        if requested:
+            return requested
+        return str(self._engine.info().get("DefaultRuntime") or DEFAULT_RUNTIME)
+
     def check_runtime(self, runtime: str) -> None:
         missing = missing_runtime(runtime, self.runtimes())
         if missing:
@@ -318,7 +325,7 @@ class DockerProvider(SandboxProvider):
         if self.runtime_kind(spec.runtime) == GVISOR:
             raise GpuUnavailable(
                 f"the bundle asks for {spec.limits.gpus} GPU(s); Airlock gives GPUs to runc "
-                "containers only: run GPU bundles without --runtime runsc"
+                f"containers only, not under '{spec.runtime}' (gVisor)"
             )
         problem = gpu_problem(spec, set(self.runtimes()))
         if problem:
