@@ -268,7 +268,7 @@ def test_five_concurrent_hostile_folds_keep_the_runner_small(
     docker_client: Any, tmp_path: Path, hostile_report: list[dict[str, Any]]
 ) -> None:
     """Five folds at once, each flooding stderr (256 MiB) and sending a valid message
-    padded to 16 MiB: the runner's peak RSS (wait4) stays under 300 MiB."""
+    padded to 16 MiB: the runner's peak RSS (VmHWM) stays under 300 MiB."""
     bundle = bundle_variant(
         "synth-features-imbalanced",
         tmp_path / "bundle",

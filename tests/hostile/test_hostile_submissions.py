@@ -80,9 +80,39 @@ def _build(docker_client: Any, behaviour: str, **args: str) -> str:
     return tag
 
 
+class PeakRss:
+    """A process's own peak RSS (VmHWM, read every 20 ms while it runs). Not wait4's
+    ru_maxrss: Linux carries the parent's high-water mark into a child across fork and exec,
+    so a child of a large test process would "peak" at the test process's size."""
+
+    def __init__(self, pid: int) -> None:
+        self.kib = 0
+        self._pid = pid
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            try:
+                status = Path(f"/proc/{self._pid}/status").read_text()
+            except OSError:
+                return
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.kib = max(self.kib, int(line.split()[1]))
+            self._done.wait(0.02)
+
+    def stop(self) -> float:
+        """The peak in MiB; call before reaping the process."""
+        self._done.set()
+        self._thread.join()
+        return self.kib / 1024
+
+
 def _run(image: str, bundle: Path, results: Path, *extra: str) -> tuple[int, float, str, str]:
     """`airlock run` as a real process; returns its exit code, its own peak RSS in MiB
-    (from wait4, so for this process alone) and its output."""
+    (``PeakRss``: this process alone) and its output."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -106,15 +136,18 @@ def _run(image: str, bundle: Path, results: Path, *extra: str) -> tuple[int, flo
         threading.Thread(target=lambda: captured.__setitem__("out", process.stdout.read())),  # type: ignore[union-attr]
         threading.Thread(target=lambda: captured.__setitem__("err", process.stderr.read())),  # type: ignore[union-attr]
     ]
+    peak = PeakRss(process.pid)
     for reader in readers:
         reader.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    # Wait for the exit without reaping, so the watcher reads the process to its last moment.
+    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+    rss = peak.stop()
+    process.wait()
     for reader in readers:
         reader.join()
     return (
         process.returncode,
-        usage.ru_maxrss / 1024,
+        rss,
         captured["out"].decode(errors="replace"),
         captured["err"].decode(errors="replace"),
     )
