@@ -129,9 +129,13 @@ class Row:
     submissions: int = 1
     """How many submissions (images) the team has on this board; the row shows one."""
     stats: RowStats | None = None
-    runtimes: set[str] = field(default_factory=set)
-    """Container runtimes its folds ran under (runc, runsc); fit and predict times under
-    gVisor are not comparable with runc's, so the boards say which."""
+    runtimes_by_task: dict[str, set[str]] = field(default_factory=dict)
+    """Per bundle, the container runtimes its shown result's folds ran under (runc, runsc);
+    fit and predict times under gVisor are not comparable with runc's, so boards say which."""
+
+    @property
+    def runtimes(self) -> set[str]:
+        return set().union(*self.runtimes_by_task.values())
 
     @property
     def runtime_note(self) -> str:

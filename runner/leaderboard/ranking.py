@@ -253,8 +253,10 @@ def _add_result(
             },
         )
     row.finished_at = max(row.finished_at, provenance.finished_at)
-    # results written before the runtime was recorded ran under runc
-    row.runtimes |= {fold.resources.runtime or "runc" for fold in result.folds}
+    # results written before the runtime was recorded ran under runc; a later result of the
+    # same image on the bundle replaces the earlier one, runtimes included
+    runtimes = {fold.resources.runtime or "runc" for fold in result.folds}
+    row.runtimes_by_task[provenance.bundle_id] = runtimes
     row.provenance["runtime"] = ", ".join(sorted(row.runtimes))
     entry = entry_of(result, suite)
     row.entries[provenance.bundle_id] = entry  # a later run of the same image replaces

@@ -225,11 +225,11 @@ def test_doctor_with_gvisor_starts_a_container_under_it() -> None:
 def test_boards_name_a_runtime_other_than_runc() -> None:
     row = Row("team", "img", "sha256:" + "a" * 64, datetime.now(UTC))
     assert row.runtime_note == ""
-    row.runtimes = {"runc"}
+    row.runtimes_by_task = {"a": {"runc"}}
     assert row.runtime_note == ""
-    row.runtimes = {"runsc"}
+    row.runtimes_by_task = {"a": {"runsc"}}
     assert row.runtime_note == "gVisor"
-    row.runtimes = {"runc", "runsc"}
+    row.runtimes_by_task = {"a": {"runsc"}, "b": {"runc"}}
     assert row.runtime_note == "runc + gVisor"
 
 
@@ -262,3 +262,18 @@ def test_a_gvisor_result_is_marked_on_every_board_format() -> None:
     page = html_page(boards)
     assert '<span class="runtime" title="container runtime">gVisor</span>' in page
     assert "<dt>runtime</dt><dd>runsc</dd>" in page and "<dt>runtime</dt><dd>runc</dd>" in page
+
+
+def test_a_result_that_replaces_another_replaces_its_runtime() -> None:
+    from runner.leaderboard.ranking import build_boards
+    from tests.unit.test_leaderboard_ranking import result
+
+    first = result("team-g", "a", "task1", [0.8, 0.9])
+    first.folds[:] = [
+        f.model_copy(update={"resources": f.resources.model_copy(update={"runtime": "runsc"})})
+        for f in first.folds
+    ]
+    again = result("team-g", "a", "task1", [0.8, 0.9], minutes=5)  # the same image, under runc
+    (board,) = build_boards([first, again])
+    (row,) = board.rows
+    assert row.runtimes == {"runc"} and row.runtime_note == ""
