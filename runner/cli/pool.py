@@ -16,6 +16,7 @@ from runner.cli.options import RuntimeOption
 
 if TYPE_CHECKING:
     from runner.distributed.status import PoolStatus
+    from runner.schedule import FoldSchedule
 
 
 def enqueue(
@@ -91,13 +92,8 @@ def worker(
     from runner.distributed import tasks
     from runner.distributed.jobs import GPU, QUEUES
     from runner.sandbox.providers import provider_for
-    from runner.schedule import FoldSchedule
 
-    try:
-        schedule = FoldSchedule(fold_schedule)
-    except ValueError:
-        choices = ", ".join(s.value for s in FoldSchedule)
-        raise fail(f"--fold-schedule {fold_schedule!r}: use one of {choices}", EXIT_USAGE) from None
+    schedule = _schedule(fold_schedule)
     wanted = [q.strip() for q in queues.split(",") if q.strip()]
     if not wanted or any(q not in QUEUES for q in wanted):
         raise fail(f"--queues {queues!r}: use cpu, gpu or cpu,gpu", EXIT_USAGE)
@@ -114,7 +110,7 @@ def worker(
         reaped = provider.reap()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("airlock.worker").info(
-        "reaped %d leftover container(s); consuming %s", reaped, wanted
+        "reaped %d leftover container(s); consuming %s under %s", reaped, wanted, runtime
     )
     context = tasks.WorkerContext(
         schedule=schedule, leaderboard=leaderboard, provider=provider, runtime=runtime
@@ -129,6 +125,16 @@ def worker(
             *("--hostname", hostname, "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
         ]
     )  # fmt: skip
+
+
+def _schedule(name: str) -> FoldSchedule:
+    from runner.schedule import FoldSchedule
+
+    try:
+        return FoldSchedule(name)
+    except ValueError:
+        choices = ", ".join(s.value for s in FoldSchedule)
+        raise fail(f"--fold-schedule {name!r}: use one of {choices}", EXIT_USAGE) from None
 
 
 def status(
