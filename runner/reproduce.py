@@ -28,6 +28,7 @@ from runner.results.model import FoldResult, SubmissionResult
 from runner.results.store import ResultStore, result_key, store_at
 from runner.run import RunListener, RunRequest, SuiteRunner
 from runner.sandbox.base import SandboxProvider
+from runner.untrusted import stays_inside
 
 Verdict = Literal["identical", "within tolerance", "different"]
 _ORDER: tuple[Verdict, ...] = ("identical", "within tolerance", "different")
@@ -43,15 +44,9 @@ class Source:
     read: Reader
 
 
-def _safe(name: str) -> bool:
-    """A stored artifact name (``predictions/f1.csv``): relative, never climbing out."""
-    parts = Path(name).parts
-    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
-
-
 def _store_reader(store: ResultStore, key: str) -> Reader:
     def read(name: str) -> bytes | None:
-        return store.get_artifact(key, name) if _safe(name) else None
+        return store.get_artifact(key, name) if stays_inside(name) else None
 
     return read
 
@@ -59,7 +54,7 @@ def _store_reader(store: ResultStore, key: str) -> Reader:
 def _file_reader(folder: Path) -> Reader:
     def read(name: str) -> bytes | None:
         path = folder / name
-        return path.read_bytes() if _safe(name) and path.is_file() else None
+        return path.read_bytes() if stays_inside(name) and path.is_file() else None
 
     return read
 

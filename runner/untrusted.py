@@ -97,3 +97,10 @@ def shown_labels(labels: dict[str, str]) -> dict[str, str]:
     (at most 20 labels of 200 characters each)."""
     kept = sorted(k for k in labels if k.startswith(LABEL_PREFIXES))[:20]
     return {shown(key, 80): shown(labels[key], 200) for key in kept}
+
+
+def stays_inside(name: str) -> bool:
+    """A relative name read from untrusted input (an archive member, a stored artifact)
+    that cannot climb out of the folder it is taken in: not empty, not absolute, no ``..``."""
+    parts = name.split("/")
+    return name.strip("./") != "" and not name.startswith("/") and ".." not in parts

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runner.errors import UsageError
+from runner.untrusted import stays_inside
 
 SUBMISSION_REPOSITORY = "airlock-submission"
 
@@ -40,16 +41,11 @@ class Archive:
     size: int
 
 
-def _safe(name: str) -> bool:
-    parts = name.split("/")
-    return bool(name) and not name.startswith("/") and ".." not in parts
-
-
 def _config_name(manifest: Any) -> str:
     if not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict):
         raise ArchiveError("the archive must hold exactly one image (docker save IMAGE)")
     config = manifest[0].get("Config")
-    if not isinstance(config, str) or not _safe(config):
+    if not isinstance(config, str) or not stays_inside(config):
         raise ArchiveError("the archive's manifest names no valid image config")
     return config
 
@@ -61,11 +57,11 @@ def rewrite_archive(source: IO[bytes], dest: Path) -> Archive:
     try:
         with tarfile.open(fileobj=source, mode="r|*") as reader, tarfile.open(dest, "w") as out:
             for member in reader:
-                if not _safe(member.name) or not (
+                if not stays_inside(member.name) or not (
                     member.isfile() or member.isdir() or member.issym()
                 ):
                     raise ArchiveError(f"the archive holds an unsafe entry {member.name[:80]!r}")
-                if member.issym() and not _safe(member.linkname):
+                if member.issym() and not stays_inside(member.linkname):
                     raise ArchiveError(f"the archive holds an unsafe link {member.name[:80]!r}")
                 data = reader.extractfile(member) if member.isfile() else None
                 if member.name in ("manifest.json", "repositories"):

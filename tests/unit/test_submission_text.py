@@ -379,3 +379,14 @@ def test_image_labels_are_allow_listed_escaped_and_capped() -> None:
     assert kept["io.airlock.versions"] == "numpy=1.24.2"
     text = json.dumps(kept)
     assert len(text) < 1000 and "\u202e" not in text and "\x1b" not in text
+
+
+def test_a_name_from_untrusted_input_stays_inside_its_folder() -> None:
+    """Archive members (competition uploads) and stored artifact names (`airlock
+    reproduce`) go through one check."""
+    from runner.untrusted import stays_inside
+
+    for name in ("predictions/f1.csv", "abc123/", "manifest.json", "blobs/sha256/ab"):
+        assert stays_inside(name), name
+    for name in ("", ".", "./", "/etc/passwd", "../x", "a/../b", "a/.."):
+        assert not stays_inside(name), name
