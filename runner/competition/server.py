@@ -66,11 +66,10 @@ def _check_runtime(state: ServerState) -> None:
     kind = state.provider.runtime_kind(state.runtime)
     for bundles in state.bundles.values():
         for bundle in bundles:
-            why = refusal(bundle.spec.id, bundle.spec.required_runtime, state.runtime, kind)
+            how = "start airlock serve with --runtime runsc"
+            why = refusal(bundle.spec.id, bundle.spec.required_runtime, state.runtime, kind, how)
             if why:
-                raise UsageError(
-                    why.replace("pass --runtime", "start airlock serve with --runtime")
-                )
+                raise UsageError(why)
 
 
 def serve(options: ServeOptions) -> None:

@@ -42,15 +42,21 @@ def missing_runtime(name: str, engine_runtimes: Mapping[str, Any]) -> str | None
     return f"the Docker engine has no '{name}' runtime (it has: {found}); {hint}"
 
 
-def refusal(bundle_id: str, required: str, runtime: str | None, kind: str | None) -> str | None:
+def refusal(
+    bundle_id: str,
+    required: str,
+    runtime: str | None,
+    kind: str | None,
+    fix: str = "pass --runtime runsc",
+) -> str | None:
     """Why bundle ``bundle_id`` may not run under ``runtime`` (of kind ``kind``; None for a
-    local process), or None when it may."""
+    local process), or None when it may; ``fix`` says what the caller's user should do."""
     if required != GVISOR or kind == GVISOR:
         return None
     if runtime is None:
         used, fix = "no container at all (--command)", "run --image IMAGE --runtime runsc"
     else:
-        used, fix = f"'{runtime}'", "pass --runtime runsc"
+        used = f"'{runtime}'"
     return (
         f"bundle {bundle_id} requires the gVisor runtime (isolation: {{runtime: runsc}}) but "
         f"this run uses {used}; {fix}; {SETUP_HINT}"

@@ -77,6 +77,8 @@ def test_a_bundle_requiring_gvisor_is_refused_elsewhere_in_one_line() -> None:
     local = refusal("human-1", "runsc", None, None) or ""
     assert "no container at all (--command)" in local and "--image IMAGE --runtime runsc" in local
     assert "\n" not in under_runc + local
+    served = refusal("human-1", "runsc", "runc", "runc", "start airlock serve with --runtime runsc")
+    assert "uses 'runc'; start airlock serve with --runtime runsc; set it up" in (served or "")
 
 
 def test_bundle_yaml_isolation_is_optional_strict_and_written_only_when_set() -> None:
