@@ -344,3 +344,11 @@ def test_an_unknown_key_names_its_line_and_the_nearest_valid_key(
         "nothing written, fix them and run again"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_a_new_bundle_can_require_gvisor(example: Path, tmp_path: Path) -> None:
+    config = _edit_config(example, isolation={"runtime": "runsc"})
+    done = run_airlock("bundle", "new", str(config), "--out", str(tmp_path / "b"))
+    assert done.returncode == 0, done.stderr
+    assert load_bundle(tmp_path / "b").spec.required_runtime == "runsc"
+    assert "isolation:\n  runtime: runsc" in (tmp_path / "b" / "bundle.yaml").read_text()

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runner.bundle.problems import Problem, SourceProblems
-from runner.bundle.spec import Metrics, Resources, SplitKind, TimeLimits
+from runner.bundle.spec import Isolation, Metrics, Resources, SplitKind, TimeLimits
 from runner.task_types import TaskType
 
 
@@ -76,6 +76,9 @@ class NewBundleConfig(_Strict):
     metrics: Metrics
     time_limits: TimeLimits = Field(default_factory=TimeLimits)
     resources: Resources = Field(default_factory=Resources)
+    isolation: Isolation | None = Field(
+        default=None, description="runtime: runsc to require gVisor (docs/security.md)."
+    )
     data: SourceTables | None = None
     split: CutSplit | None = None
     train: SourceTables | None = None

@@ -209,6 +209,7 @@ def plan_bundle(config_path: Path) -> Plan:
             folds=[fold.id for fold in cut.folds],
             time_limits=config.time_limits,
             resources=config.resources,
+            isolation=config.isolation,
             source_files=_source_hashes(config_path, config),
         )
     except ValidationError as exc:
