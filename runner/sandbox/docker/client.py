@@ -6,8 +6,10 @@ runner's own (see runner/errors.py) so nothing above this file ever sees them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +58,14 @@ def _describe(exc: BaseException) -> str:
             return (cause.strerror or str(cause)).lower()
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
+
+
+def _close_quietly(thing: object) -> None:
+    """Close an SDK object we are done with; a failure to close it changes nothing for us."""
+    close = getattr(thing, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            close()
 
 
 def engine_address() -> str:
@@ -191,16 +201,25 @@ class DockerEngine:
         return str(created["Id"])
 
     def attach(self, container_id: str) -> socket.socket:
-        """The raw, bidirectional attach socket (stdin in, multiplexed stdout/stderr out)."""
+        """The raw, bidirectional attach socket (stdin in, multiplexed stdout/stderr out).
+
+        The caller gets its own duplicate of the connection's descriptor, and the SDK's
+        response is closed here: left to the garbage collector, the SDK closes the socket
+        under a running fold whenever its response object happens to be collected."""
         params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1, "logs": 0}
         with _translated("cannot attach to the container"):
             wrapped = self._api.attach_socket(container_id, params=params)
         raw = getattr(wrapped, "_sock", wrapped)
-        if not isinstance(raw, socket.socket):
-            raise EngineUnavailable(
-                "the engine's attach stream is not a socket; use a local engine"
-            )
-        return raw
+        try:
+            if not isinstance(raw, socket.socket) or isinstance(raw, ssl.SSLSocket):
+                raise EngineUnavailable(
+                    "the engine's attach stream is not a plain socket (TLS or SSH engine); "
+                    "use the local engine's unix socket or a plain tcp:// address"
+                )
+            return raw.dup()
+        finally:
+            _close_quietly(getattr(wrapped, "_response", None))
+            _close_quietly(wrapped)
 
     def start(self, container_id: str) -> None:
         with _translated("cannot start the container"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import select
 import socket
 import threading
@@ -99,7 +100,9 @@ class DockerSandbox(Sandbox):
             data = self._sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.EBADF:  # closed on the runner's side: never the submission's
+                raise InfraError("the runner lost its attach socket to the container") from exc
             self._eof = True
             return
         if not data:
