@@ -43,7 +43,7 @@ from runner.results.statistics import Scored, fold_statistics
 from runner.robustness import SeriesJudgement, judge_probes, measure_probes, prepare_probes
 from runner.sandbox.base import ImageInfo, SandboxProvider, SandboxSpec
 from runner.sandbox.runtimes import DEFAULT_RUNTIME, refusal
-from runner.scoring.fold import score_fold
+from runner.scoring.fold import load_metrics, score_fold
 from runner.sealing import seal_fold
 from runner.session import SessionOutcome, SessionPlan, run_session
 from runner.untrusted import capped_line, shown
@@ -145,16 +145,18 @@ def evaluate_fold(
     *,
     cancel: threading.Event,
     on_phase: Callable[[str], None] | None = None,
+    on_judged: Callable[[Status], None] | None = None,
 ) -> FoldReport:
     """Evaluate one fold; always returns a report, whatever happens below.
 
     Faults of the submission and of the machine become statuses inside; anything else is
     a defect of the runner itself, recorded as ``infra_error`` (never blamed on the
     submission) with its type, so a run or a worker always stores a fold record.
+    ``on_judged`` hears the verdict before scoring: a run starts its next container then.
     """
     started_at = datetime.now(UTC)
     try:
-        return _road(provider, job, cancel, on_phase)
+        return _road(provider, job, cancel, on_phase, on_judged)
     except (Cancelled, KeyboardInterrupt):
         raise
     except Exception as exc:  # a runner defect: keep the run going and say so
@@ -168,6 +170,7 @@ def _road(
     job: FoldJob,
     cancel: threading.Event,
     on_phase: Callable[[str], None] | None,
+    on_judged: Callable[[Status], None] | None = None,
 ) -> FoldReport:
     started_at, started = datetime.now(UTC), time.monotonic()
     # Checked before a run starts too; here it also holds for workers and the server.
@@ -182,8 +185,12 @@ def _road(
         # The bundle was validated before the run; a failure now is the organizer's side.
         return infra_report(job, f"fold inputs unreadable: {exc}", started_at)
     judgement = judge(job, prepared.inputs, outcome)
+    if on_judged is not None:
+        on_judged(judgement.verdict.status)
+    # Waiting for the metrics import is the runner's start-up, not the fold's wall time.
+    waited = load_metrics() if judgement.verdict.status is Status.OK else 0.0
     scoring = score(job, judgement)
-    wall = time.monotonic() - started
+    wall = time.monotonic() - started - waited
     return record(job, outcome, judgement, scoring, (started_at, wall))
 
 

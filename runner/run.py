@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from runner.probe_settings import ProbeRequest, resolve
 from runner.results.store import ResultStore
 from runner.sandbox.base import SandboxProvider, SandboxSpec
 from runner.sandbox.runtimes import DEFAULT_RUNTIME, refusal
-from runner.schedule import FoldSchedule, fold_slot
+from runner.schedule import FoldSchedule, container_turn, fold_slot
 from runner.scoring.fold import prefetch_metrics
 from runner.verdict import Status
 
@@ -96,6 +97,11 @@ class RunListener:
 
     def fold_finished(self, bundle_id: str, report: FoldReport) -> None:
         """A fold has its verdict."""
+
+
+SCORING_LAG = 3
+"""Folds a run may have judged but not yet scored: while the first fold waits for the
+metrics import (most of a second), the next containers run instead of waiting too."""
 
 
 class SuiteRunner:
@@ -225,6 +231,7 @@ class SuiteRunner:
         if not jobs:
             return reports
         stop = threading.Event()  # --fail-fast: start nothing after a submission's fault
+        turns = threading.Semaphore(workers)  # containers at once; scoring runs behind them
 
         def one(plan: BundlePlan, fold: FoldPaths) -> FoldReport | None:
             bundle = plan.bundle
@@ -234,26 +241,34 @@ class SuiteRunner:
             def on_phase(phase: str) -> None:
                 self._listener.fold_phase(bundle.spec.id, fold.id, phase)
 
-            with fold_slot(self._schedule, plan.image.id, self.cancel):
+            with contextlib.ExitStack() as turn:
+                turn.enter_context(container_turn(turns, self.cancel))
+                turn.enter_context(fold_slot(self._schedule, plan.image.id, self.cancel))
                 if stop.is_set():
                     return None
                 if self._schedule is FoldSchedule.ONE_PER_HOST:
                     self._provider.forget(plan.image)
+
+                def on_judged(status: Status) -> None:
+                    if fail_fast and status not in (Status.OK, Status.INFRA_ERROR):
+                        stop.set()
+                    turn.close()  # the container is gone: the next fold may start
+
                 report = evaluate_fold(
                     self._provider,
                     plan.job(fold.id, run_id),
                     cancel=self.cancel,
                     on_phase=on_phase,
+                    on_judged=on_judged,
                 )
             if self.cancel.is_set():
                 return report  # interrupted: nothing of this fold is kept
             report = persist_fold(self._store, plan, report, run_id)
-            if fail_fast and report.result.status not in (Status.OK, Status.INFRA_ERROR):
-                stop.set()
             self._listener.fold_finished(bundle.spec.id, report)
             return report
 
-        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="airlock-fold")
+        threads = min(len(jobs), workers + SCORING_LAG)
+        pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="airlock-fold")
         futures = {pool.submit(one, *job): (job[0].bundle.spec.id, job[1].id) for job in jobs}
         try:
             for future in concurrent.futures.as_completed(futures):

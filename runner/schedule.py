@@ -92,3 +92,16 @@ def fold_slot(schedule: FoldSchedule, submission: str, cancel: threading.Event) 
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def container_turn(turns: threading.Semaphore, cancel: threading.Event) -> Iterator[None]:
+    """One of a run's ``--jobs`` turns to have a container: a run's folds queue here, so the
+    next fold's container starts while the last one is still being scored."""
+    while not turns.acquire(timeout=limits.POLL_SECONDS):
+        if cancel.is_set():
+            raise Cancelled("run interrupted")
+    try:
+        yield
+    finally:
+        turns.release()

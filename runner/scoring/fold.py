@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +34,16 @@ def prefetch_metrics() -> None:
     thread: a run calls this as it starts, so the import overlaps the first container's
     start-up instead of delaying the first fold's score."""
 
-    def load() -> None:
-        import runner.scoring.metrics
-        import runner.scoring.spaceomics_folds  # noqa: F401
+    threading.Thread(target=load_metrics, name="airlock-prefetch", daemon=True).start()
 
-    threading.Thread(target=load, name="airlock-prefetch", daemon=True).start()
+
+def load_metrics() -> float:
+    """Import the metrics now, or wait for the prefetch to finish; the seconds it took."""
+    started = time.monotonic()
+    import runner.scoring.metrics
+    import runner.scoring.spaceomics_folds  # noqa: F401
+
+    return time.monotonic() - started
 
 
 def score_fold(spec: BundleSpec, truth: Labels, predictions: PredictionSet) -> FoldScore:
