@@ -14,6 +14,7 @@ from pathlib import Path
 
 from runner.leaderboard import figures
 from runner.leaderboard import robustness as rb  # the robustness column (airlock run --probes)
+from runner.leaderboard.export import task_robustness
 from runner.leaderboard.model import Board, Entry, Row, RowStats
 from runner.untrusted import shown
 
@@ -126,17 +127,19 @@ def _stats_csv(board: Board, row: Row) -> list[object]:
     ]  # fmt: skip
 
 
-def csv_text(boards: list[Board]) -> str:
-    """Long format: one line per (board, submission, task), missing tasks included."""
+def csv_text(boards: list[Board], robustness: rb.Robustness | None = None) -> str:
+    """Long format: one line per (board, submission, task), missing tasks included;
+    ``robustness`` is the task's robustness score where the board shows the column."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["board", "rank", "team", "image", "image_id", "composite", "complete", "task",
                      "bundle_id", "metric", "status", "score", "mean", "sd", "low", "high", "perm_p",
-                     "go_nogo", "fit_seconds", "predict_seconds", "peak_memory_bytes", "reason",
+                     "go_nogo", "fit_seconds", "predict_seconds", "peak_memory_bytes", "robustness", "reason",
                      "submitted_at", "submissions", "group", "median_rank", "rank_low", "rank_high",
                      "share_first", "p_vs_leader", "test", "resamples", "seed", "ladder_step"])  # fmt: skip
     for board in boards:
         for number, row in enumerate(board.rows, start=1):
+            robust = task_robustness(robustness, board, row)
             for bundle_id, task, _ in board.tasks:
                 entry = row.entries.get(bundle_id)
                 if entry is None:
@@ -147,7 +150,8 @@ def csv_text(boards: list[Board]) -> str:
                     _num(entry.mean, 6), _num(entry.sd, 6), _num(entry.low, 6), _num(entry.high, 6),
                     _num(entry.perm_p, 6), "" if entry.go_nogo is None else entry.go_nogo,
                     _num(entry.fit_seconds, 3), _num(entry.predict_seconds, 3),
-                    entry.peak_memory_bytes or "", entry.reason, row.finished_at.isoformat(),
+                    entry.peak_memory_bytes or "", _num(robust[bundle_id], 6), entry.reason,
+                    row.finished_at.isoformat(),
                     row.submissions, *_stats_csv(board, row),
                 ])  # fmt: skip
     return buffer.getvalue()
@@ -372,7 +376,7 @@ def write_all(boards: list[Board], out: Path, robustness: rb.Robustness | None =
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (
         ("leaderboard.md", markdown(boards, robustness)),
-        ("leaderboard.csv", csv_text(boards)),
+        ("leaderboard.csv", csv_text(boards, robustness)),
         ("leaderboard.html", html_page(boards, robustness)),
     ):
         tmp = out / f".{name}.tmp"

@@ -4,6 +4,8 @@ and nothing fetched. The screenshot is kept in test-artifacts/leaderboard-robust
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from runner.leaderboard import render
@@ -72,3 +74,22 @@ def test_the_board_shows_robustness_scores_and_curves(browser, tmp_path: Path) -
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "leaderboard-robustness.png"), full_page=True)
     assert all(url.startswith("file://") for url in requests), requests
+
+
+def test_the_csv_has_each_tasks_robustness_score() -> None:
+    results = [
+        _probed(result("steady", "a", "task1", [0.9, 0.8]), 0.1),
+        result("steady", "a", "task2", [0.7, 0.75]),
+        result("unprobed", "c", "task1", [0.6, 0.6]), result("unprobed", "c", "task2", [0.6, 0.6]),
+    ]  # fmt: skip
+    boards, robustness = build_boards(results), Robustness.of(results)
+    (board,) = boards
+    rows = list(csv.DictReader(io.StringIO(render.csv_text(boards, robustness))))
+    by_key = {(r["team"], r["task"]): r["robustness"] for r in rows}
+    steady = next(row for row in board.rows if row.team == "steady")
+    (_, summary), _ = robustness.entries(board, steady)
+    assert summary is not None and by_key[("steady", "task1")] == f"{summary.score:.6f}"
+    assert by_key[("steady", "task2")] == "" and by_key[("unprobed", "task1")] == ""
+    # Without probe results, the column is there and empty: the same shape either way.
+    plain = list(csv.DictReader(io.StringIO(render.csv_text(boards))))
+    assert plain and all(r["robustness"] == "" for r in plain)
