@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from runner.errors import UsageError
+from runner.probe_settings import ProbeRequest, parse_option
 
 _ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
@@ -72,6 +73,22 @@ class Phase(_Strict):
     )
     limits: PhaseLimits = Field(default_factory=PhaseLimits)
     quota: Quota = Field(default_factory=Quota)
+    probes: str | None = Field(
+        default=None,
+        description="Robustness probes after each fold's clean predict, written as "
+        "`airlock run --probes` takes them ('all', 'dropout,noise=0.5:1:2'); the phase's "
+        "board then shows robustness (never under the Ladder). Default: none.",
+    )
+
+    @field_validator("probes")
+    @classmethod
+    def _probes(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_option(value)  # its ValueError is already one line
+        return value
+
+    def probe_request(self) -> ProbeRequest | None:
+        return parse_option(self.probes) if self.probes is not None else None
 
     @field_validator("opens", "closes")
     @classmethod

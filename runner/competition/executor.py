@@ -25,6 +25,7 @@ from runner.errors import AirlockError, Cancelled
 from runner.evaluate import FoldReport, LogPolicy, evaluate_fold
 from runner.fold_records import assemble_result, persist_fold, stored_fold
 from runner.plan import BundlePlan, ResourceRequest, TimeRequest, applied_limits
+from runner.probe_settings import resolve
 from runner.schedule import FoldSchedule, fold_slot
 
 log = logging.getLogger("airlock.server")
@@ -88,9 +89,17 @@ def plans_for(state: ServerState, claimed: Claimed) -> list[BundlePlan]:
     if image.id != claimed.image_id:
         raise AirlockError(f"the engine's {claimed.image_ref} is not the image received")
     policy = LogPolicy(sealed=True, tail_lines=state.competition.logs.released_lines)
+    probes = phase.probe_request()
     return [
         BundlePlan(
-            bundle, _limits(bundle, phase), image, policy, claimed.team, True, None, state.runtime
+            bundle,
+            _limits(bundle, phase),
+            image,
+            policy,
+            claimed.team,
+            True,
+            resolve(probes, bundle.spec.probes),
+            state.runtime,
         )
         for bundle in state.bundles[claimed.phase]
     ]

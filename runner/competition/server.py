@@ -32,6 +32,12 @@ def build_state(options: ServeOptions) -> ServerState:
     from runner.results.store import store_at
 
     competition = load_competition(options.competition)
+    probed = [p.name for p in competition.phases if p.probes is not None]
+    if options.broker is not None and probed:
+        raise UsageError(
+            f"phase {probed[0]} asks for robustness probes, which the worker pool does not "
+            "run: serve it without --broker (the embedded executor runs them)"
+        )
     db = Database(options.db)
     db.migrate()
     record_phases(db, competition)

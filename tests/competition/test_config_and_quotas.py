@@ -108,3 +108,31 @@ def test_in_flight_and_phase_windows(tmp_path: Path) -> None:
         service.reserve(state, team, "final", archive)
     with pytest.raises(service.NotFound):
         service.reserve(state, team, "nope", archive)
+
+
+def test_a_phases_probes_are_checked_when_the_file_is_read(tmp_path: Path) -> None:
+    path = write_competition(tmp_path, probes="dropout,wobble")
+    with pytest.raises(UsageError) as caught:
+        load_competition(path)
+    lines = str(caught.value).splitlines()  # both phases of the file have it
+    assert (
+        lines[0]
+        == f"{path}: phases.0.probes: unknown probe 'wobble'; use dropout, noise, shift, permutation or all"
+    )
+    assert lines[1].startswith(f"{path}: phases.1.probes: ") and len(lines) == 2
+    phase = load_competition(write_competition(tmp_path, probes="noise=0.5:1")).phases[0]
+    request = phase.probe_request()
+    assert request is not None and request.kinds == ("noise",)
+
+
+def test_the_worker_pool_refuses_a_probed_phase_before_serving(tmp_path: Path) -> None:
+    """The pool's jobs carry no probes: a probed phase served with --broker would show no
+    robustness, so `airlock serve` refuses it in one line (exit 2) before it listens."""
+    from tests.competition.conftest import airlock
+
+    path = write_competition(tmp_path, probes="all")
+    done = airlock("serve", str(path), "--db", f"sqlite:///{tmp_path / 'c.db'}",
+                   "--broker", "amqp://guest:guest@127.0.0.1:9/", "--registry", "127.0.0.1:9")  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "phase public asks for robustness probes" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -195,6 +195,39 @@ def test_sigkill_mid_evaluation_then_restart(
     assert run_ids == {f"{submission_id}.0"}
 
 
+def test_a_probed_phase_shows_robustness_on_its_board(
+    tmp_path: Path, images: dict[str, str], docker_client: Any
+) -> None:
+    """`probes:` in a phase: the embedded executor probes every fold after its clean predict,
+    and the phase's board (JSON and page) carries the robustness score."""
+    from tests.competition.conftest import write_competition
+
+    write_competition(tmp_path, probes="dropout=0.25:0.5")
+    db = f"sqlite:///{tmp_path / 'competition.db'}"
+    done = airlock("teams", "add", "delta", "--db", db)
+    token = done.stdout.split("token ", 1)[1].split()[0]
+    server = start_server(tmp_path, db)
+    server.tokens = {"delta": token}
+    try:
+        env = _as(server, "delta")
+        accepted = airlock("submit", images["alpha"], "--phase", "public", "--no-wait", env=env)
+        assert accepted.returncode == 0, accepted.stderr
+        finished = _wait(server, "delta", accepted.stdout.split()[1])
+        with server.client("delta") as client:
+            board = client.get("/api/v1/leaderboard/public").json()
+            page = client.get("/").text
+    finally:
+        server.stop()
+    assert [f["status"] for f in finished["folds"]] == ["ok", "ok"]
+    (row,) = board["boards"][0]["rows"]
+    assert isinstance(row["robustness"], float) and 0 <= row["robustness"] <= 1
+    assert "robustness" in page
+    (stored,) = (tmp_path / "results").glob("*/*/result.json")
+    folds = json.loads(stored.read_text())["folds"]
+    levels = [(lv["probe"], lv["level"]) for lv in folds[0]["robustness"]["levels"]]
+    assert levels == [("dropout", 0.25), ("dropout", 0.5)]
+
+
 def _fold_states(database: Database, submission_id: str) -> set[str]:
     with database.transaction() as session:
         return {
