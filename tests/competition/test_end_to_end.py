@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from runner.competition.db import Database, FoldTask
-from tests.competition.conftest import Server, airlock, start_server
+from tests.competition.conftest import Server, add_team, airlock, start_server, write_competition
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.docker
@@ -160,14 +160,20 @@ def _retagged(archive: Path, tags: list[str]) -> Path:
     return out
 
 
+def _serve_one_team(root: Path, team: str) -> Server:
+    """`airlock serve` on ROOT/competition.yaml with a fresh SQLite file and one team."""
+    db = f"sqlite:///{root / 'competition.db'}"
+    token = add_team(db, team)
+    server = start_server(root, db)
+    server.tokens = {team: token}
+    return server
+
+
 def test_sigkill_mid_evaluation_then_restart(
     competition_root: Path, images: dict[str, str], docker_client: Any
 ) -> None:
-    db = f"sqlite:///{competition_root / 'competition.db'}"
-    done = airlock("teams", "add", "gamma", "--db", db)
-    token = done.stdout.split("token ", 1)[1].split()[0]
-    server = start_server(competition_root, db)
-    server.tokens = {"gamma": token}
+    server = _serve_one_team(competition_root, "gamma")
+    db, token = server.db, server.tokens["gamma"]
     try:
         env = _as(server, "gamma")
         accepted = airlock("submit", images["alpha"], "--phase", "public", "--no-wait", env=env)
@@ -200,14 +206,8 @@ def test_a_probed_phase_shows_robustness_on_its_board(
 ) -> None:
     """`probes:` in a phase: the embedded executor probes every fold after its clean predict,
     and the phase's board (JSON and page) carries the robustness score."""
-    from tests.competition.conftest import write_competition
-
     write_competition(tmp_path, probes="dropout=0.25:0.5")
-    db = f"sqlite:///{tmp_path / 'competition.db'}"
-    done = airlock("teams", "add", "delta", "--db", db)
-    token = done.stdout.split("token ", 1)[1].split()[0]
-    server = start_server(tmp_path, db)
-    server.tokens = {"delta": token}
+    server = _serve_one_team(tmp_path, "delta")
     try:
         env = _as(server, "delta")
         accepted = airlock("submit", images["alpha"], "--phase", "public", "--no-wait", env=env)
