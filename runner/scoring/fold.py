@@ -29,20 +29,32 @@ class FoldScore:
     scored: tuple[np.ndarray, np.ndarray] | None
 
 
-def prefetch_metrics() -> None:
-    """Start importing the metrics (scikit-learn, most of a second of CPU) in a background
-    thread: a run calls this as it starts, so the import overlaps the first container's
-    start-up instead of delaying the first fold's score."""
+_prefetching: list[threading.Thread] = []
+"""The process's prefetch thread, once started."""
 
-    threading.Thread(target=load_metrics, name="airlock-prefetch", daemon=True).start()
+
+def prefetch_metrics() -> None:
+    """Start loading the metrics (scikit-learn, most of a second of CPU) in a background
+    thread: a run calls this as it starts, so the load overlaps its containers instead of
+    delaying the first fold's score."""
+    if not _prefetching:
+        _prefetching.append(threading.Thread(target=_load, name="airlock-prefetch", daemon=True))
+        _prefetching[0].start()
+
+
+def _load() -> None:
+    from runner.scoring.metrics import warm_up
+    from runner.scoring.spaceomics_folds import multiclass_fold  # noqa: F401
+
+    warm_up()
 
 
 def load_metrics() -> float:
-    """Import the metrics now, or wait for the prefetch to finish; the seconds it took."""
+    """Load the metrics now, or wait for the prefetch to finish; the seconds it took."""
     started = time.monotonic()
-    import runner.scoring.metrics
-    import runner.scoring.spaceomics_folds  # noqa: F401
-
+    for thread in _prefetching:
+        thread.join()
+    _load()
     return time.monotonic() - started
 
 

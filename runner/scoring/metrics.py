@@ -16,6 +16,7 @@ Conventions (from the benchmarks' evaluators):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -102,6 +103,15 @@ def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
     recall = true_pos / n_pos
     recall_step = np.diff(np.r_[0.0, recall])
     return float(np.sum(recall_step * precision))
+
+
+@functools.cache
+def warm_up() -> None:
+    """Pay scikit-learn's one-off first-call costs now (its input checks look for dataframe
+    plugins among every installed package's entry points: a fifth of a second here), so a
+    run's prefetch thread pays them rather than its first fold."""
+    tiny = np.array([0, 1, 1])
+    sk.f1_score(tiny, tiny, zero_division=0)
 
 
 def f1_binary(truth: np.ndarray, hard: np.ndarray) -> float:
