@@ -163,7 +163,8 @@ def submission_view(
     for fold in sorted(folds, key=lambda f: (f.bundle_id, f.fold_id)):
         summary = dict(fold.summary or {})
         if not show:
-            for key in ("metrics", "details", "statistics", "metric_notes"):
+            # robustness carries the clean score and each probe's metric: scores too.
+            for key in ("metrics", "details", "statistics", "metric_notes", "robustness"):
                 summary.pop(key, None)
         if not submission.logs_released:
             summary["log_tail"] = []

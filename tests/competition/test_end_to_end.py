@@ -216,13 +216,21 @@ def test_a_probed_phase_shows_robustness_on_its_board(
         with server.client("delta") as client:
             board = client.get("/api/v1/leaderboard/public").json()
             page = client.get("/").text
+        # The hidden phase probes too, but the probes' figures are scores: none are shown.
+        accepted = airlock("submit", images["alpha"], "--phase", "final", "--no-wait", env=env)
+        hidden = _wait(server, "delta", accepted.stdout.split()[1])
     finally:
         server.stop()
     assert [f["status"] for f in finished["folds"]] == ["ok", "ok"]
+    assert finished["folds"][0]["result"]["robustness"]["levels"]
+    assert (
+        hidden["scores_visible"] is False and [f["status"] for f in hidden["folds"]] == ["ok"] * 2
+    )
+    assert all(set(f["result"]) & {"robustness", "metrics"} == set() for f in hidden["folds"])
     (row,) = board["boards"][0]["rows"]
     assert isinstance(row["robustness"], float) and 0 <= row["robustness"] <= 1
     assert "robustness" in page
-    (stored,) = (tmp_path / "results").glob("*/*/result.json")
+    stored = next((tmp_path / "results").glob("*/*/result.json"))
     folds = json.loads(stored.read_text())["folds"]
     levels = [(lv["probe"], lv["level"]) for lv in folds[0]["robustness"]["levels"]]
     assert levels == [("dropout", 0.25), ("dropout", 0.5)]
