@@ -252,7 +252,8 @@ class SuiteRunner:
                 def on_judged(status: Status) -> None:
                     if fail_fast and status not in (Status.OK, Status.INFRA_ERROR):
                         stop.set()
-                    turn.close()  # the container is gone: the next fold may start
+                    if self._schedule is FoldSchedule.CONCURRENT:
+                        turn.close()  # the container is gone: the next fold may start
 
                 report = evaluate_fold(
                     self._provider,

@@ -134,9 +134,10 @@ def csv_text(boards: list[Board], robustness: rb.Robustness | None = None) -> st
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["board", "rank", "team", "image", "image_id", "composite", "complete", "task",
                      "bundle_id", "metric", "status", "score", "mean", "sd", "low", "high", "perm_p",
-                     "go_nogo", "fit_seconds", "predict_seconds", "peak_memory_bytes", "robustness", "reason",
+                     "go_nogo", "fit_seconds", "predict_seconds", "peak_memory_bytes", "reason",
                      "submitted_at", "submissions", "group", "median_rank", "rank_low", "rank_high",
-                     "share_first", "p_vs_leader", "test", "resamples", "seed", "ladder_step"])  # fmt: skip
+                     "share_first", "p_vs_leader", "test", "resamples", "seed", "ladder_step",
+                     "robustness"])  # fmt: skip
     for board in boards:
         for number, row in enumerate(board.rows, start=1):
             robust = task_robustness(robustness, board, row)
@@ -150,9 +151,8 @@ def csv_text(boards: list[Board], robustness: rb.Robustness | None = None) -> st
                     _num(entry.mean, 6), _num(entry.sd, 6), _num(entry.low, 6), _num(entry.high, 6),
                     _num(entry.perm_p, 6), "" if entry.go_nogo is None else entry.go_nogo,
                     _num(entry.fit_seconds, 3), _num(entry.predict_seconds, 3),
-                    entry.peak_memory_bytes or "", _num(robust[bundle_id], 6), entry.reason,
-                    row.finished_at.isoformat(),
-                    row.submissions, *_stats_csv(board, row),
+                    entry.peak_memory_bytes or "", entry.reason, row.finished_at.isoformat(),
+                    row.submissions, *_stats_csv(board, row), _num(robust[bundle_id], 6),
                 ])  # fmt: skip
     return buffer.getvalue()
 

@@ -32,8 +32,10 @@ class FoldResources(_Model):
     )
     wall_seconds: float = Field(
         ge=0,
-        description="From container creation to removal. Sealed results round every figure "
-        "here to 1, 2 or 5 x 10^k and keep only fit and predict among the phases.",
+        description="The fold's own time in the runner: reading its inputs, the container "
+        "from creation to removal, judging and scoring (not a wait for the runner's metrics "
+        "import). Sealed results round every figure here to 1, 2 or 5 x 10^k and keep only "
+        "fit and predict among the phases.",
     )
     cpu_seconds: float | None = Field(default=None, ge=0)
     peak_memory_bytes: int | None = Field(default=None, ge=0)

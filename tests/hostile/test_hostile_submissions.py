@@ -422,5 +422,6 @@ def test_gpu_request_is_refused_before_anything_starts(
     assert code == 3
     assert "no 'nvidia' runtime" in stderr
     assert len(stderr.strip().splitlines()) == 1
-    assert {c.id for c in docker_client.containers.list(all=True)} == before
+    # Nothing started (other users of the engine may remove theirs meanwhile).
+    assert {c.id for c in docker_client.containers.list(all=True)} - before == set()
     assert not (tmp_path / "results").exists()

@@ -79,8 +79,15 @@ class DockerEngine:
     def __init__(self, timeout: float = 60.0) -> None:
         with _translated(f"cannot reach the Docker engine at {engine_address()}"):
             self._client = docker.from_env(timeout=int(timeout))
-            self._client.ping()
         self._api = self._client.api
+        if not self._api.base_url.startswith(("http+docker://localhost", "http://")):
+            # Folds are driven over the engine's raw attach stream, read as a plain socket.
+            raise EngineUnavailable(
+                f"the engine at {engine_address()} is reached over TLS or SSH, which Airlock "
+                "cannot drive a fold through; use its unix socket or a plain tcp:// address"
+            )
+        with _translated(f"cannot reach the Docker engine at {engine_address()}"):
+            self._client.ping()
 
     def version(self) -> str:
         with _translated("cannot read the engine version"):
@@ -213,8 +220,8 @@ class DockerEngine:
         try:
             if not isinstance(raw, socket.socket) or isinstance(raw, ssl.SSLSocket):
                 raise EngineUnavailable(
-                    "the engine's attach stream is not a plain socket (TLS or SSH engine); "
-                    "use the local engine's unix socket or a plain tcp:// address"
+                    "the engine's attach stream is not a plain socket; use the engine's unix "
+                    "socket or a plain tcp:// address"
                 )
             return raw.dup()
         finally:

@@ -151,6 +151,8 @@ class DockerSandbox(Sandbox):
                 except (BlockingIOError, InterruptedError):
                     continue
                 except OSError as exc:
+                    if exc.errno == errno.EBADF:  # the runner's own socket: not the submission
+                        raise InfraError("the runner lost its attach socket") from exc
                     raise StreamEnded(f"stdin closed: {exc.strerror or exc}") from exc
                 view = view[sent:]
 
