@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -29,17 +30,19 @@ class FoldScore:
     scored: tuple[np.ndarray, np.ndarray] | None
 
 
-_prefetching: list[threading.Thread] = []
-"""The process's prefetch thread, once started."""
-
-
 def prefetch_metrics() -> None:
     """Start loading the metrics (scikit-learn, most of a second of CPU) in a background
     thread: a run calls this as it starts, so the load overlaps its containers instead of
     delaying the first fold's score."""
-    if not _prefetching:
-        _prefetching.append(threading.Thread(target=_load, name="airlock-prefetch", daemon=True))
-        _prefetching[0].start()
+    _loader()
+
+
+@functools.cache
+def _loader() -> threading.Thread:
+    """The process's one loading thread, started on first use."""
+    thread = threading.Thread(target=_load, name="airlock-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _load() -> None:
@@ -50,10 +53,10 @@ def _load() -> None:
 
 
 def load_metrics() -> float:
-    """Load the metrics now, or wait for the prefetch to finish; the seconds it took."""
+    """Wait for the metrics to be loaded (starting the load if no run prefetched them); the
+    seconds it took. The direct load after the join covers a process forked mid-load."""
     started = time.monotonic()
-    for thread in _prefetching:
-        thread.join()
+    _loader().join()
     _load()
     return time.monotonic() - started
 

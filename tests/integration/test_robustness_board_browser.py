@@ -93,3 +93,7 @@ def test_the_csv_has_each_tasks_robustness_score() -> None:
     # Without probe results, the column is there and empty: the same shape either way.
     plain = list(csv.DictReader(io.StringIO(render.csv_text(boards))))
     assert plain and all(r["robustness"] == "" for r in plain)
+    # Under the Ladder robustness is withheld (it is computed from the exact scores).
+    laddered = build_boards(results, ladder=0.01)
+    rows = list(csv.DictReader(io.StringIO(render.csv_text(laddered, robustness))))
+    assert rows and all(r["robustness"] == "" for r in rows)

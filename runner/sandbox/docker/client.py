@@ -6,12 +6,10 @@ runner's own (see runner/errors.py) so nothing above this file ever sees them.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
-import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +62,7 @@ def _close_quietly(thing: object) -> None:
     """Close an SDK object we are done with; a failure to close it changes nothing for us."""
     close = getattr(thing, "close", None)
     if close is not None:
-        with contextlib.suppress(Exception):
+        with suppress(Exception):
             close()
 
 
@@ -218,7 +216,7 @@ class DockerEngine:
             wrapped = self._api.attach_socket(container_id, params=params)
         raw = getattr(wrapped, "_sock", wrapped)
         try:
-            if not isinstance(raw, socket.socket) or isinstance(raw, ssl.SSLSocket):
+            if not isinstance(raw, socket.socket):  # TLS and SSH engines are refused above
                 raise EngineUnavailable(
                     "the engine's attach stream is not a plain socket; use the engine's unix "
                     "socket or a plain tcp:// address"
